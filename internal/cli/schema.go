@@ -1,0 +1,34 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/runlet/runlet/internal/gosrc"
+)
+
+func schemaCmd(argv []string, env Env) int {
+	if len(argv) != 1 {
+		fmt.Fprintln(env.Stderr, "usage: runlet schema FILE")
+		return ExitUsage
+	}
+	file := argv[0]
+	src, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "runlet schema:", err)
+		return ExitUsage
+	}
+	if lang := languageOf(file); lang != "go" {
+		fmt.Fprintf(env.Stderr, "runlet schema: %s: unsupported language %q (supported: .go)\n", file, lang)
+		return ExitUsage
+	}
+	s, err := gosrc.InferSchema(file, src)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "runlet schema:", err)
+		return ExitFailed
+	}
+	b, _ := json.MarshalIndent(s, "", "  ")
+	fmt.Fprintf(env.Stdout, "%s\n", b)
+	return ExitOK
+}

@@ -1,0 +1,10 @@
+package inner
+
+import (
+	_ "embed"
+	. "time"
+)
+
+func main(at Time, every Duration) (string, error) {
+	return at.Add(every).String(), nil
+}

@@ -1,0 +1,5 @@
+package inner
+
+func main() int {
+	return 42
+}

@@ -1,0 +1,37 @@
+// Package pdk is the guest-side kit that runlet scripts import.
+//
+// A Go script never calls the ABI directly: runlet generates a wrapper that
+// decodes the job's arguments into main's parameters and registers it with
+// [Register]. Scripts use the helpers in this package for logging, state,
+// variables, resources, outbound HTTP and child jobs. Outside a runlet guest
+// (any GOOS other than wasip1) every host call returns [ErrNotInGuest], so the
+// package still compiles for editors and native tests.
+//
+// # Guest ABI, version 1
+//
+// The contract between a guest module and the runlet host is deliberately
+// small: arguments in and result out with one copy each way, plus one generic
+// host-call import whose operation codes can grow without breaking compiled
+// scripts.
+//
+// Guest exports (all i32 values are unsigned addresses or lengths):
+//
+//	runlet_abi_v1()                   marker: the module speaks ABI v1
+//	runlet_alloc(size i32) i32        a guest buffer of size bytes; valid until the next call
+//	runlet_run(ptr i32, len i32) i32  run the entry with the JSON args at ptr; 0 ok, 1 failed
+//	runlet_warmup()                   exercise lazy initialisation before the host snapshots
+//
+// Host imports, module "runlet":
+//
+//	result_set(ptr i32, len i32)       the JSON result of the job (host copies it)
+//	error_set(ptr i32, len i32)        {"name","message","stack"} of a failed job
+//	log(level i32, ptr i32, len i32)   one log line; level 0 debug, 1 info, 2 warn, 3 error
+//	call(op i32, ptr i32, len i32) i64 a host call with a JSON request; returns status<<32|len
+//	recv(ptr i32)                      copy the pending response of the last call into ptr
+//
+// Status of call: 0 ok (the response is JSON), 1 failed (the response is the
+// error message), 2 the host does not know op (an older host). Operation codes
+// are listed as the Op constants; a newer ABI adds operations, never changes
+// the meaning of an existing one. Guest stdout and stderr (fd 1 and 2) are
+// captured by the host as log lines at info and error level.
+package pdk

@@ -1,0 +1,79 @@
+package pdk
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"runtime/debug"
+	"strings"
+)
+
+// Entry runs a script's main with the job's JSON arguments. runlet's
+// generated wrapper registers one; scripts do not call Register themselves.
+type Entry func(args []byte) (any, error)
+
+var entry Entry
+
+// Register installs the script's entry point. It is called from the
+// generated wrapper's init.
+func Register(e Entry) { entry = e }
+
+// Failure is the error document a guest hands the host for a failed job.
+type Failure struct {
+	Message string `json:"message"`
+	Stack   string `json:"stack,omitempty"`
+	Panic   bool   `json:"panic,omitempty"`
+}
+
+// invoke runs the registered entry, turning a returned error or a panic
+// into a Failure and the result into JSON.
+func invoke(args []byte) (out []byte, failure *Failure) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, failure = nil, &Failure{Message: fmt.Sprint(r), Stack: userStack(debug.Stack()), Panic: true}
+		}
+	}()
+	if entry == nil {
+		return nil, &Failure{Message: "pdk: no entry registered (was the script built by runlet?)"}
+	}
+	// Every job gets its own math/rand sequence even when the host restores
+	// the same memory image for each job.
+	rand.Seed(rand.Int63() ^ int64(seed()))
+	res, err := entry(args)
+	if err != nil {
+		return nil, &Failure{Message: err.Error()}
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		return nil, &Failure{Message: "encode result: " + err.Error()}
+	}
+	return b, nil
+}
+
+// userStack drops the pdk's own frames from a panic stack so that the first
+// lines point at the script.
+func userStack(stack []byte) string {
+	lines := strings.Split(strings.TrimRight(string(stack), "\n"), "\n")
+	// Skip the goroutine header, debug.Stack, and frames up to panic().
+	for i := 1; i+1 < len(lines); i += 2 {
+		if strings.HasPrefix(lines[i], "panic(") {
+			return strings.Join(append([]string{lines[0]}, lines[i+2:]...), "\n")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// warmup runs the lazy initialisation a typical job triggers (reflection
+// caches of encoding/json, fmt's printer pool) so the host can snapshot an
+// instance that has already paid for it.
+func warmup() {
+	var v struct {
+		A int              `json:"a"`
+		B []string         `json:"b"`
+		C map[string]any   `json:"c"`
+		D *json.RawMessage `json:"d"`
+	}
+	_ = json.Unmarshal([]byte(`{"a":1,"b":["x"],"c":{"k":1.5,"l":[true,null]},"d":{}}`), &v)
+	_, _ = json.Marshal(v)
+	_ = fmt.Sprintf("%v %d %s", v, 1, "x")
+}

@@ -1,0 +1,5 @@
+//go:build !wasip1
+
+package pdk
+
+func seed() uint64 { return 0 }

@@ -1,0 +1,417 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"sync"
+	"time"
+
+	"github.com/runlet/runlet/host"
+	"github.com/runlet/runlet/pdk"
+)
+
+// Config configures an [Engine]. The zero value is usable.
+type Config struct {
+	// Workers is the number of worker processes, each running one guest
+	// at a time. Default: the number of CPUs.
+	Workers int
+	// Spare keeps one extra worker started so a killed worker is replaced
+	// at once. Default false (the server turns it on).
+	Spare bool
+	// CacheDir holds wazero's compilation cache so a restart does not
+	// recompile. Default: <user cache dir>/runlet/wazero.
+	CacheDir string
+	// Grace is how long a guest may overrun its deadline before its worker
+	// is killed (the soft stop normally ends it within a millisecond).
+	// Default 250 ms.
+	Grace time.Duration
+	// WarmRecycle is how many jobs a warm instance serves before it is
+	// reset. Default 1000.
+	WarmRecycle int
+	// CompileTimeout bounds compiling a module in a worker. Default 5 min.
+	CompileTimeout time.Duration
+	// StartTimeout bounds a worker's start. Default 30 s.
+	StartTimeout time.Duration
+	// Command starts a worker process; the process must call WorkerMain.
+	// Default: this executable.
+	Command []string
+	// Stderr receives the worker processes' own diagnostics (never guest
+	// output). Default os.Stderr.
+	Stderr io.Writer
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Workers <= 0 {
+		c.Workers = goruntime.NumCPU()
+	}
+	if c.CacheDir == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			dir = os.TempDir()
+		}
+		c.CacheDir = filepath.Join(dir, "runlet", "wazero")
+	}
+	if c.Grace <= 0 {
+		c.Grace = 250 * time.Millisecond
+	}
+	if c.WarmRecycle <= 0 {
+		c.WarmRecycle = 1000
+	}
+	if c.CompileTimeout <= 0 {
+		c.CompileTimeout = 5 * time.Minute
+	}
+	if c.StartTimeout <= 0 {
+		c.StartTimeout = 30 * time.Second
+	}
+	if len(c.Command) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return c, fmt.Errorf("find worker executable: %w", err)
+		}
+		c.Command = []string{exe}
+	}
+	if c.Stderr == nil {
+		c.Stderr = os.Stderr
+	}
+	return c, nil
+}
+
+// Mode selects how a job's instance is prepared.
+type Mode int
+
+const (
+	// Isolated (the default) starts every job from the guest's clean
+	// post-initialisation state: no globals, heap or scope of an earlier job.
+	Isolated Mode = iota
+	// Warm reuses one instance for many jobs of the same script version,
+	// resetting it after WarmRecycle jobs or any error. Opt-in per script.
+	Warm
+)
+
+// Job is one run of a module.
+type Job struct {
+	Module Module
+	Args   json.RawMessage // a JSON object; empty means {}
+	Limits Limits
+	Mode   Mode
+	// Caller answers state, variable, resource and child-job calls; nil
+	// answers "not supported".
+	Caller host.Caller
+}
+
+// Result is what a job produced. Run returns it with the logs even when
+// the job failed.
+type Result struct {
+	Output json.RawMessage
+	Logs   []host.Line
+	Stats  Stats
+}
+
+// Engine runs jobs in worker processes.
+type Engine struct {
+	cfg   Config
+	mu    sync.Mutex
+	idle  []*proc
+	spare *proc
+	slots chan struct{}
+	procs map[*proc]bool
+	start sync.Once
+	err   error
+	done  chan struct{}
+	stop  sync.Once
+}
+
+// New returns an engine; workers start on the first job or on Start.
+func New(cfg Config) (*Engine, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cache dir: %w", err)
+	}
+	return &Engine{cfg: cfg, procs: map[*proc]bool{}, done: make(chan struct{})}, nil
+}
+
+// Start starts the worker processes. It is called by the first Run if not
+// before; calling it again does nothing.
+func (e *Engine) Start(ctx context.Context) error {
+	e.start.Do(func() {
+		n := e.cfg.Workers
+		procs := make([]*proc, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { procs[i], errs[i] = e.spawn() })
+		}
+		wg.Wait()
+		e.slots = make(chan struct{}, n)
+		for i, p := range procs {
+			if errs[i] != nil {
+				e.err = errs[i]
+				continue
+			}
+			e.procs[p] = true
+			e.idle = append(e.idle, p)
+			e.slots <- struct{}{}
+		}
+		if e.err != nil {
+			for _, p := range procs {
+				if p != nil {
+					p.kill()
+				}
+			}
+			return
+		}
+		if e.cfg.Spare {
+			go e.refillSpare()
+		}
+	})
+	return e.err
+}
+
+// Stop kills every worker. Running jobs fail with ErrClosed. Stop is
+// idempotent and safe before Start.
+func (e *Engine) Stop() {
+	e.stop.Do(func() {
+		close(e.done)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for p := range e.procs {
+			p.kill()
+		}
+		if e.spare != nil {
+			e.spare.kill()
+		}
+	})
+}
+
+func (e *Engine) refillSpare() {
+	p, err := e.spawn()
+	if err != nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	select {
+	case <-e.done:
+		p.kill()
+		return
+	default:
+	}
+	if e.spare != nil {
+		p.kill()
+		return
+	}
+	e.spare = p
+}
+
+// acquire takes an idle worker, preferring one that has hash compiled.
+func (e *Engine) acquire(ctx context.Context, hash string) (*proc, error) {
+	select {
+	case <-e.slots:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-e.done:
+		return nil, ErrClosed
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	best := len(e.idle) - 1
+	for i, p := range e.idle {
+		if p.loaded[hash] {
+			best = i
+			break
+		}
+	}
+	p := e.idle[best]
+	e.idle = append(e.idle[:best], e.idle[best+1:]...)
+	return p, nil
+}
+
+func (e *Engine) release(p *proc) {
+	e.mu.Lock()
+	e.idle = append(e.idle, p)
+	e.mu.Unlock()
+	e.slots <- struct{}{}
+}
+
+// replace discards a killed worker and puts a new one in its slot.
+func (e *Engine) replace(dead *proc) {
+	dead.kill()
+	e.mu.Lock()
+	delete(e.procs, dead)
+	p := e.spare
+	e.spare = nil
+	e.mu.Unlock()
+	put := func(p *proc) {
+		e.mu.Lock()
+		select {
+		case <-e.done:
+			e.mu.Unlock()
+			p.kill()
+			return
+		default:
+		}
+		e.procs[p] = true
+		e.idle = append(e.idle, p)
+		e.mu.Unlock()
+		e.slots <- struct{}{}
+	}
+	if p != nil {
+		put(p)
+		go e.refillSpare()
+		return
+	}
+	go func() {
+		for attempt := 0; ; attempt++ {
+			p, err := e.spawn()
+			if err == nil {
+				put(p)
+				return
+			}
+			select {
+			case <-e.done:
+				return
+			case <-time.After(min(time.Duration(attempt+1)*100*time.Millisecond, 5*time.Second)):
+			}
+		}
+	}()
+}
+
+// Run runs job and returns its result. Failures are typed: see
+// [TimeoutError], [OutOfMemoryError], [ScriptError], [ExitError],
+// [LimitError] and [TrapError]. ctx bounds waiting for a worker and the run;
+// cancelling it stops the guest.
+func (e *Engine) Run(ctx context.Context, job Job) (*Result, error) {
+	if err := e.Start(ctx); err != nil {
+		return nil, err
+	}
+	limits := job.Limits.WithDefaults()
+	if err := limits.Validate(); err != nil {
+		return nil, err
+	}
+	args := job.Args
+	if len(args) == 0 {
+		args = json.RawMessage("{}")
+	}
+	p, err := e.acquire(ctx, job.Module.Hash)
+	if err != nil {
+		return nil, err
+	}
+	ref := moduleRef{Hash: job.Module.Hash, Path: job.Module.Path, Globals: job.Module.Globals}
+	if err := p.load(ctx, ref, e.cfg.CompileTimeout); err != nil {
+		e.replace(p)
+		return nil, err
+	}
+	msg := jobMsg{Module: ref, Limits: limits, Args: args}
+	if job.Mode == Warm {
+		msg.Warm, msg.WarmRecycle = true, e.cfg.WarmRecycle
+	}
+	res, err, healthy := e.exchange(ctx, p, &msg, job.Caller)
+	if healthy {
+		e.release(p)
+	} else {
+		e.replace(p)
+	}
+	return res, err
+}
+
+// exchange sends the job and serves the worker's host calls until it is
+// done. healthy is false when the worker had to be killed.
+func (e *Engine) exchange(ctx context.Context, p *proc, msg *jobMsg, caller host.Caller) (*Result, error, bool) {
+	if err := writeFrame(p.conn, frameJob, msg); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrWorkerLost, err), false
+	}
+	hard := time.Now().Add(msg.Limits.Timeout + e.cfg.Grace)
+	stop := context.AfterFunc(ctx, func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	for {
+		_ = p.conn.SetReadDeadline(hard)
+		kind, payload, err := p.in.read()
+		if err != nil {
+			switch {
+			case ctx.Err() != nil:
+				return nil, ctx.Err(), false
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				return nil, &TimeoutError{Limit: msg.Limits.Timeout, Hard: true}, false
+			}
+			return nil, e.lost(p, msg.Limits, err), false
+		}
+		switch kind {
+		case frameCall:
+			var c callMsg
+			if err := json.Unmarshal(payload, &c); err != nil {
+				return nil, fmt.Errorf("%w: bad host call: %v", ErrWorkerLost, err), false
+			}
+			reply := serveCall(ctx, caller, c)
+			if err := writeFrame(p.conn, frameCallReply, reply); err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrWorkerLost, err), false
+			}
+		case frameDone:
+			var d doneMsg
+			if err := json.Unmarshal(payload, &d); err != nil {
+				return nil, fmt.Errorf("%w: bad reply: %v", ErrWorkerLost, err), false
+			}
+			res := &Result{Output: d.Result, Logs: d.Logs, Stats: d.Stats}
+			return res, d.Error.err(msg.Limits), true
+		default:
+			return nil, fmt.Errorf("%w: unexpected frame %q", ErrWorkerLost, kind), false
+		}
+	}
+}
+
+// lost explains a worker that vanished mid-job.
+func (e *Engine) lost(p *proc, l Limits, cause error) error {
+	p.kill()
+	select {
+	case <-p.exited:
+	case <-time.After(2 * time.Second):
+	}
+	if st := p.state; st != nil && st.ExitCode() == 2 {
+		// The Go runtime of the worker ran out of memory (a backstop limit).
+		return &OutOfMemoryError{Limit: l.MaxMemory}
+	}
+	return fmt.Errorf("%w: %v", ErrWorkerLost, cause)
+}
+
+func serveCall(ctx context.Context, caller host.Caller, c callMsg) callReply {
+	if caller == nil {
+		return callReply{Status: pdk.StatusUnsupported}
+	}
+	out, err := caller.Call(ctx, pdk.Op(c.Op), c.Req)
+	switch {
+	case errors.Is(err, host.ErrUnsupported):
+		return callReply{Status: pdk.StatusUnsupported}
+	case err != nil:
+		return callReply{Status: pdk.StatusFailed, Body: []byte(err.Error())}
+	}
+	return callReply{Status: pdk.StatusOK, Body: out}
+}
+
+func (w *wireError) err(l Limits) error {
+	if w == nil {
+		return nil
+	}
+	switch w.Kind {
+	case "timeout":
+		return &TimeoutError{Limit: l.Timeout}
+	case "oom":
+		return &OutOfMemoryError{Limit: l.MaxMemory}
+	case "script":
+		return &ScriptError{Message: w.Message, Stack: w.Stack, Panic: w.Panic}
+	case "exit":
+		return &ExitError{Code: w.Code}
+	case "limit":
+		return &LimitError{Kind: w.LimitKind, Limit: w.Limit}
+	case "trap":
+		return &TrapError{Message: w.Message}
+	}
+	return errors.New(w.Message)
+}

@@ -1,0 +1,205 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// Names the module rewriter gives the exports runlet relies on.
+const (
+	stopGlobal    = "__runlet_stop"
+	globalPrefix  = "__runlet_g"
+	exportAlloc   = "runlet_alloc"
+	exportRun     = "runlet_run"
+	exportWarmup  = "runlet_warmup"
+	exportABI     = "runlet_abi_v1"
+	exportInitial = "_initialize"
+)
+
+// program is one compiled module in a worker with the limits it runs under,
+// the post-initialisation snapshot, and its idle instances.
+type program struct {
+	key       string
+	compiled  wazero.CompiledModule
+	limits    Limits
+	snap      *snapshot
+	idle      *instance // isolated: reset and ready; warm: the warm instance
+	globals   []string  // snapshot global export names
+	lastReset time.Duration
+}
+
+// snapshot is a guest's complete state right after initialisation: linear
+// memory and every module-defined global.
+type snapshot struct {
+	image   []byte
+	globals []uint64
+}
+
+// instance is one instantiated guest.
+type instance struct {
+	mod     api.Module
+	mem     *linearMemory
+	alloc   api.Function
+	run     api.Function
+	stop    api.MutableGlobal
+	globals []api.MutableGlobal
+	stdout  *switchWriter
+	stderr  *switchWriter
+	jobs    int
+}
+
+// switchWriter lets one instance's WASI stdout or stderr feed each job's
+// logs in turn.
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) set(w io.Writer) { s.mu.Lock(); s.w = w; s.mu.Unlock() }
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return len(p), nil
+	}
+	return s.w.Write(p)
+}
+
+// instantiate creates an instance of p. The first instance of a program runs
+// the guest's initialisation and warm-up and becomes the snapshot; later
+// instances start from the snapshot without re-running initialisation.
+func instantiate(ctx context.Context, rt wazero.Runtime, p *program, armStop func(api.MutableGlobal)) (*instance, error) {
+	alloc := &memoryAllocator{limit: uint64(p.limits.MaxMemory)}
+	ctx = experimental.WithMemoryAllocator(ctx, alloc)
+	inst := &instance{stdout: &switchWriter{}, stderr: &switchWriter{}}
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions().
+		WithStdout(inst.stdout).
+		WithStderr(inst.stderr).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithRandSource(rand.Reader)
+	keys := make([]string, 0, len(p.limits.Env))
+	for k := range p.limits.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		cfg = cfg.WithEnv(k, p.limits.Env[k])
+	}
+	mod, err := rt.InstantiateModule(ctx, p.compiled, cfg)
+	if err != nil {
+		if lm := alloc.take(); lm != nil && lm.oom {
+			return nil, &OutOfMemoryError{Limit: p.limits.MaxMemory}
+		}
+		return nil, fmt.Errorf("instantiate: %w", err)
+	}
+	inst.mod = mod
+	inst.mem = alloc.take()
+	inst.alloc = mod.ExportedFunction(exportAlloc)
+	inst.run = mod.ExportedFunction(exportRun)
+	g, _ := mod.ExportedGlobal(stopGlobal).(api.MutableGlobal)
+	if inst.alloc == nil || inst.run == nil || g == nil || mod.ExportedFunction(exportABI) == nil {
+		mod.Close(ctx)
+		return nil, fmt.Errorf("instantiate: module does not implement runlet ABI v1 (missing %s, %s, %s or %s)", exportABI, exportAlloc, exportRun, stopGlobal)
+	}
+	inst.stop = g
+	for _, name := range p.globals {
+		mg, ok := mod.ExportedGlobal(name).(api.MutableGlobal)
+		if !ok {
+			// Immutable globals never change; nothing to restore.
+			inst.globals = append(inst.globals, nil)
+			continue
+		}
+		inst.globals = append(inst.globals, mg)
+	}
+	if p.snap != nil {
+		inst.restore(p.snap)
+		return inst, nil
+	}
+	// First instance: initialise under the stop flag (init functions are
+	// user code too), warm up, and snapshot.
+	armStop(g)
+	for _, name := range []string{exportInitial, exportWarmup} {
+		if fn := mod.ExportedFunction(name); fn != nil {
+			if _, err := fn.Call(ctx); err != nil {
+				mod.Close(ctx)
+				return nil, &initError{name: name, err: err, mem: inst.mem}
+			}
+		}
+	}
+	p.snap = inst.snapshot()
+	return inst, nil
+}
+
+// initError is a failure while running the guest's initialisation.
+type initError struct {
+	name string
+	err  error
+	mem  *linearMemory
+}
+
+func (e *initError) Error() string { return fmt.Sprintf("guest %s: %v", e.name, e.err) }
+func (e *initError) Unwrap() error { return e.err }
+
+func (i *instance) snapshot() *snapshot {
+	size := i.mod.Memory().Size()
+	b, _ := i.mod.Memory().Read(0, size)
+	s := &snapshot{image: slices.Clone(b)}
+	for _, g := range i.globals {
+		if g == nil {
+			s.globals = append(s.globals, 0)
+			continue
+		}
+		s.globals = append(s.globals, g.Get())
+	}
+	return s
+}
+
+// restore brings the instance back to s. It reports false when the memory
+// could not be brought back to the snapshot's size (the caller then
+// replaces the instance).
+func (i *instance) restore(s *snapshot) bool {
+	mem := i.mod.Memory()
+	size := uint64(len(s.image))
+	if uint64(mem.Size()) > size {
+		if !shrink(mem, i.mem, size) {
+			return false
+		}
+	}
+	if uint64(mem.Size()) < size {
+		if _, ok := mem.Grow(uint32((size - uint64(mem.Size())) >> 16)); !ok {
+			return false
+		}
+	}
+	i.mem.release(size)
+	copy(i.mem.mem[:size], s.image)
+	for k, g := range i.globals {
+		if g != nil {
+			g.Set(s.globals[k])
+		}
+	}
+	i.stop.Set(0)
+	i.mem.oom = false
+	return true
+}
+
+func (i *instance) close(ctx context.Context) {
+	if i != nil && i.mod != nil {
+		_ = i.mod.Close(ctx)
+		i.mod = nil
+	}
+}

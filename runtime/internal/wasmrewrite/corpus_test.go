@@ -1,0 +1,88 @@
+package wasmrewrite
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// corpusFeatures are the features the rewriter handles; modules needing
+// others (exception handling, typed function references) fail to compile
+// and are skipped.
+const corpusFeatures = api.CoreFeaturesV2 | experimental.CoreFeaturesThreads |
+	experimental.CoreFeaturesTailCall | experimental.CoreFeaturesExtendedConst
+
+// TestWazeroCorpus rewrites every .wasm file shipped in wazero's module
+// (spec tests, fuzz cases, clang/zig-cc, Rust, TinyGo, AssemblyScript,
+// emscripten binaries): for every module wazero accepts, the rewrite must
+// either succeed and be accepted too, or be refused as unsupported (SIMD).
+func TestWazeroCorpus(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/tetratelabs/wazero").Output()
+	if err != nil || len(strings.TrimSpace(string(dir))) == 0 {
+		t.Skipf("wazero module directory not found: %v", err)
+	}
+	ctx := context.Background()
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithCoreFeatures(corpusFeatures))
+	defer r.Close(ctx)
+	compiles := func(wasm []byte) error {
+		cm, err := r.CompileModule(ctx, wasm)
+		if err == nil {
+			cm.Close(ctx)
+		}
+		return err
+	}
+
+	var valid, rewritten, unsupported, loops int
+	root := strings.TrimSpace(string(dir))
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".wasm") {
+			return err
+		}
+		wasm, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		name, _ := filepath.Rel(root, path)
+		res, rerr := Rewrite(wasm)
+		if compiles(wasm) != nil {
+			return nil // invalid input (e.g. assert_invalid spec modules): only must not panic
+		}
+		valid++
+		switch {
+		case errors.Is(rerr, ErrUnsupported):
+			unsupported++
+			if !strings.Contains(rerr.Error(), "SIMD") {
+				t.Logf("%s: %v", name, rerr)
+			}
+		case rerr != nil:
+			t.Errorf("%s: %v", name, rerr)
+		default:
+			rewritten++
+			loops += res.LoopsPatched
+			if err := compiles(res.Wasm); err != nil {
+				t.Errorf("%s: rewritten module rejected: %v", name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d valid modules: %d rewritten (%d loops), %d unsupported", valid, rewritten, loops, unsupported)
+	if rewritten < 100 {
+		t.Errorf("only %d modules rewritten", rewritten)
+	}
+}

@@ -1,0 +1,142 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Environment variables a worker process is started with.
+const (
+	envWorker      = "RUNLET_WORKER"       // "1" in a worker process
+	envWorkerCache = "RUNLET_WORKER_CACHE" // compilation cache directory
+)
+
+// IsWorker reports whether this process was started as a runlet worker.
+func IsWorker() bool { return os.Getenv(envWorker) == "1" }
+
+// WorkerMain serves the engine that started this process and returns the
+// process exit code. Programs that embed the engine call it first thing in
+// main (and test binaries in TestMain) when [IsWorker] is true.
+func WorkerMain() int {
+	conn := os.NewFile(3, "runlet-engine")
+	if conn == nil {
+		fmt.Fprintln(os.Stderr, "runlet worker: fd 3 is not open")
+		return 2
+	}
+	ctx := context.Background()
+	w, err := newWorker(ctx, os.Getenv(envWorkerCache), conn, conn)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "runlet worker:", err)
+		return 2
+	}
+	if err := w.serve(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "runlet worker:", err)
+		return 1
+	}
+	return 0
+}
+
+// proc is the engine's handle on one worker process.
+type proc struct {
+	cmd    *exec.Cmd
+	conn   net.Conn
+	in     *frameReader
+	loaded map[string]bool
+	exited chan struct{} // closed when the process was reaped
+	state  *os.ProcessState
+	once   sync.Once
+}
+
+func (e *Engine) spawn() (*proc, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	parent := os.NewFile(uintptr(fds[0]), "worker-conn")
+	child := os.NewFile(uintptr(fds[1]), "engine-conn")
+	conn, err := net.FileConn(parent)
+	parent.Close()
+	if err != nil {
+		child.Close()
+		return nil, fmt.Errorf("worker conn: %w", err)
+	}
+	cmd := exec.Command(e.cfg.Command[0], e.cfg.Command[1:]...)
+	cmd.Env = append(os.Environ(), envWorker+"=1", envWorkerCache+"="+e.cfg.CacheDir)
+	cmd.ExtraFiles = []*os.File{child}
+	cmd.Stdout = e.cfg.Stderr
+	cmd.Stderr = e.cfg.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		child.Close()
+		conn.Close()
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	child.Close()
+	p := &proc{cmd: cmd, conn: conn, in: &frameReader{r: bufio.NewReaderSize(conn, 64<<10)}, loaded: map[string]bool{}, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		p.state = cmd.ProcessState
+		close(p.exited)
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(e.cfg.StartTimeout))
+	kind, _, err := p.in.read()
+	_ = conn.SetReadDeadline(time.Time{})
+	if err != nil || kind != frameReady {
+		p.kill()
+		if err == nil {
+			err = fmt.Errorf("unexpected frame %q", kind)
+		}
+		return nil, fmt.Errorf("worker did not become ready: %w", err)
+	}
+	return p, nil
+}
+
+// kill stops the worker for good. Reaping happens in the background.
+func (p *proc) kill() {
+	p.once.Do(func() {
+		if p.cmd.Process != nil {
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			_ = p.cmd.Process.Kill()
+		}
+		_ = p.conn.Close()
+	})
+}
+
+// load makes the worker compile ref if it has not yet.
+func (p *proc) load(ctx context.Context, ref moduleRef, timeout time.Duration) error {
+	if p.loaded[ref.Hash] {
+		return nil
+	}
+	if err := writeFrame(p.conn, frameLoad, ref); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	_ = p.conn.SetReadDeadline(time.Now().Add(timeout))
+	kind, payload, err := p.in.read()
+	_ = p.conn.SetReadDeadline(time.Time{})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("load module: %w", err)
+	}
+	if kind != frameLoaded {
+		return fmt.Errorf("load module: unexpected frame %q", kind)
+	}
+	if len(payload) > 0 {
+		return errors.New(string(payload))
+	}
+	p.loaded[ref.Hash] = true
+	return nil
+}
