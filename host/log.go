@@ -53,6 +53,7 @@ type Logs struct {
 	now        func() time.Time
 	redact     []string
 	oomSeen    bool
+	fatal      string
 }
 
 // NewLogs returns a collector that keeps at most max bytes of text.
@@ -80,8 +81,13 @@ func (l *Logs) Add(level Level, text string) {
 }
 
 func (l *Logs) addLocked(level Level, text string) {
-	if level == LevelError && (strings.Contains(text, "fatal error: out of memory") || strings.HasPrefix(text, "runtime: out of memory")) {
-		l.oomSeen = true
+	if level == LevelError {
+		if strings.Contains(text, "fatal error: out of memory") || strings.HasPrefix(text, "runtime: out of memory") {
+			l.oomSeen = true
+		}
+		if l.fatal == "" && (strings.HasPrefix(text, "fatal error: ") || strings.HasPrefix(text, "panic: ")) {
+			l.fatal = text
+		}
 	}
 	if l.overflow {
 		return
@@ -121,6 +127,14 @@ func (l *Logs) SawOutOfMemory() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.oomSeen
+}
+
+// Fatal returns the first "fatal error: ..." or "panic: ..." line the guest
+// runtime printed to stderr, if any: why a guest that crashed crashed.
+func (l *Logs) Fatal() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.fatal
 }
 
 // Stream returns a writer that splits what is written into lines at level.

@@ -14,6 +14,12 @@ type Entry func(args []byte) (any, error)
 
 var entry Entry
 
+// MaxStack is the goroutine stack limit of a guest: a runaway recursion ends
+// in "fatal error: stack overflow" rather than exhausting linear memory.
+const MaxStack = 32 << 20
+
+func init() { debug.SetMaxStack(MaxStack) }
+
 // Register installs the script's entry point. It is called from the
 // generated wrapper's init.
 func Register(e Entry) { entry = e }
@@ -54,13 +60,22 @@ func invoke(args []byte) (out []byte, failure *Failure) {
 // lines point at the script.
 func userStack(stack []byte) string {
 	lines := strings.Split(strings.TrimRight(string(stack), "\n"), "\n")
-	// Skip the goroutine header, debug.Stack, and frames up to panic().
+	// Skip the goroutine header, debug.Stack, and frames up to panic();
+	// stop at the generated entry point.
+	out := lines
 	for i := 1; i+1 < len(lines); i += 2 {
 		if strings.HasPrefix(lines[i], "panic(") {
-			return strings.Join(append([]string{lines[0]}, lines[i+2:]...), "\n")
+			out = append([]string{lines[0]}, lines[i+2:]...)
+			break
 		}
 	}
-	return strings.Join(lines, "\n")
+	for i := 1; i < len(out); i += 2 {
+		if strings.Contains(out[i], ".RunletEntry(") {
+			out = out[:i]
+			break
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // warmup runs the lazy initialisation a typical job triggers (reflection

@@ -285,6 +285,37 @@ func (e *Engine) replace(dead *proc) {
 	}()
 }
 
+// Preload compiles mod in every idle worker so that later jobs do not wait
+// for compilation. Workers that are busy compile it on their next job.
+func (e *Engine) Preload(ctx context.Context, mod Module) error {
+	if err := e.Start(ctx); err != nil {
+		return err
+	}
+	ref := moduleRef{Hash: mod.Hash, Path: mod.Path, Globals: mod.Globals}
+	var taken []*proc
+	defer func() {
+		for _, p := range taken {
+			e.release(p)
+		}
+	}()
+	for {
+		select {
+		case <-e.slots:
+		default:
+			return nil
+		}
+		e.mu.Lock()
+		p := e.idle[len(e.idle)-1]
+		e.idle = e.idle[:len(e.idle)-1]
+		e.mu.Unlock()
+		if err := p.load(ctx, ref, e.cfg.CompileTimeout); err != nil {
+			e.replace(p)
+			return err
+		}
+		taken = append(taken, p)
+	}
+}
+
 // Run runs job and returns its result. Failures are typed: see
 // [TimeoutError], [OutOfMemoryError], [ScriptError], [ExitError],
 // [LimitError] and [TrapError]. ctx bounds waiting for a worker and the run;
@@ -332,6 +363,9 @@ func (e *Engine) exchange(ctx context.Context, p *proc, msg *jobMsg, caller host
 	hard := time.Now().Add(msg.Limits.Timeout + e.cfg.Grace)
 	stop := context.AfterFunc(ctx, func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
+	// Host calls run under the job's hard deadline too.
+	callCtx, cancel := context.WithDeadline(ctx, hard)
+	defer cancel()
 	for {
 		_ = p.conn.SetReadDeadline(hard)
 		kind, payload, err := p.in.read()
@@ -350,7 +384,13 @@ func (e *Engine) exchange(ctx context.Context, p *proc, msg *jobMsg, caller host
 			if err := json.Unmarshal(payload, &c); err != nil {
 				return nil, fmt.Errorf("%w: bad host call: %v", ErrWorkerLost, err), false
 			}
-			reply := serveCall(ctx, caller, c)
+			reply := serveCall(callCtx, caller, c)
+			if callCtx.Err() != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err(), false
+				}
+				return nil, &TimeoutError{Limit: msg.Limits.Timeout, Hard: true}, false
+			}
 			if err := writeFrame(p.conn, frameCallReply, reply); err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrWorkerLost, err), false
 			}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -33,6 +34,10 @@ func WorkerMain() int {
 		fmt.Fprintln(os.Stderr, "runlet worker: fd 3 is not open")
 		return 2
 	}
+	// A Go GC stop-the-world waits for a goroutine running guest machine
+	// code (it has no safe points), so the worker collects only between
+	// jobs; see gcPacer.
+	debug.SetGCPercent(-1)
 	ctx := context.Background()
 	w, err := newWorker(ctx, os.Getenv(envWorkerCache), conn, conn)
 	if err != nil {

@@ -32,6 +32,7 @@ type worker struct {
 	in       *frameReader
 	out      io.Writer
 	fetcher  *fetch.Fetcher
+	gc       gcPacer
 }
 
 // maxPrograms bounds the programs a worker keeps; the least recently added
@@ -87,6 +88,7 @@ func (w *worker) serve(ctx context.Context) error {
 			if after != nil {
 				after()
 			}
+			w.gc.between()
 		case frameLoad:
 			var ref moduleRef
 			msg := ""
@@ -195,8 +197,10 @@ func (s *stopper) finish() bool {
 func (w *worker) runJob(ctx context.Context, job *jobMsg) (after func()) {
 	start := time.Now()
 	var stats Stats
-	logs := host.NewLogs(job.Limits.MaxLogBytes, nil)
 	st := &stopper{timeout: job.Limits.Timeout}
+	// Past the log budget the guest is stopped; the job fails with a
+	// LimitError (a recorded limit takes precedence over the stop).
+	logs := host.NewLogs(job.Limits.MaxLogBytes, st.fire)
 	st.timer = time.AfterFunc(job.Limits.Timeout, st.fire)
 	reply := func(res []byte, werr *wireError) {
 		_ = writeFrame(w.out, frameDone, doneMsg{Result: res, Error: werr, Logs: logs.Lines(), Stats: stats})
@@ -254,7 +258,7 @@ func (w *worker) runJob(ctx context.Context, job *jobMsg) (after func()) {
 	)
 	switch {
 	case callErr != nil:
-		werr = classifyTrap(callErr, fired, inst.mem.oom || logs.SawOutOfMemory(), hj.Limit(), job.Limits)
+		werr = classifyTrap(callErr, fired, inst.mem.oom || logs.SawOutOfMemory(), hj.Limit(), job.Limits, logs.Fatal())
 	case hj.Limit() != nil:
 		l := hj.Limit()
 		werr = &wireError{Kind: "limit", Message: l.Error(), LimitKind: l.Kind, Limit: l.Limit}
@@ -310,7 +314,7 @@ func (i *instance) call(ctx context.Context, args []byte) (uint32, error) {
 	return api.DecodeU32(res[0]), nil
 }
 
-func classifyTrap(err error, stopped, oom bool, lim *host.LimitError, l Limits) *wireError {
+func classifyTrap(err error, stopped, oom bool, lim *host.LimitError, l Limits, fatal string) *wireError {
 	var exit *sys.ExitError
 	switch {
 	case errors.As(err, &exit):
@@ -321,6 +325,9 @@ func classifyTrap(err error, stopped, oom bool, lim *host.LimitError, l Limits) 
 		return &wireError{Kind: "timeout", Message: err.Error()}
 	case oom:
 		return &wireError{Kind: "oom", Message: err.Error(), Limit: l.MaxMemory}
+	case fatal != "":
+		// The guest runtime crashed and said why (e.g. a stack overflow).
+		return &wireError{Kind: "script", Message: fatal, Stack: err.Error()}
 	}
 	return &wireError{Kind: "trap", Message: err.Error()}
 }
@@ -332,7 +339,7 @@ func classifyInit(err error, stopped bool, l Limits, logs *host.Logs) *wireError
 	case errors.As(err, &oomErr):
 		return &wireError{Kind: "oom", Message: err.Error(), Limit: l.MaxMemory}
 	case errors.As(err, &ie):
-		return classifyTrap(ie.err, stopped, ie.mem.oom || logs.SawOutOfMemory(), nil, l)
+		return classifyTrap(ie.err, stopped, ie.mem.oom || logs.SawOutOfMemory(), nil, l, logs.Fatal())
 	}
 	return &wireError{Kind: "internal", Message: err.Error()}
 }

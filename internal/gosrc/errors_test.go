@@ -2,6 +2,7 @@ package gosrc
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -114,6 +115,16 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`parameter "a"`, "recursive"},
 		},
 		{
+			name: "nesting deeper than 32",
+			src:  "package inner\nfunc main(a " + strings.Repeat("[]", 33) + "int) {}\n",
+			want: []string{"bad.go:2:77: ", `parameter "a"`, "more than 32 levels"},
+		},
+		{
+			name: "exponential expansion of aliases",
+			src:  wideAliases(12),
+			want: []string{`parameter "a"`, "schema too large"},
+		},
+		{
 			name: "duplicate json name",
 			src:  "package inner\nfunc main(cfg struct{ A int `json:\"x\"`; B int `json:\"x\"` }) {}\n",
 			want: []string{`parameter "cfg"`, `JSON name "x"`},
@@ -175,6 +186,18 @@ func TestParseErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// wideAliases returns a script whose parameter type, a chain of aliases of
+// structs with four fields each, would expand to 4^n schemas.
+func wideAliases(n int) string {
+	var b strings.Builder
+	b.WriteString("package inner\n")
+	for i := range n {
+		fmt.Fprintf(&b, "type A%d = struct{ B A%d; C A%d; D A%d; E A%d }\n", i, i+1, i+1, i+1, i+1)
+	}
+	fmt.Fprintf(&b, "type A%d = int\nfunc main(a A0) {}\n", n)
+	return b.String()
 }
 
 func TestErrorWithoutPosition(t *testing.T) {

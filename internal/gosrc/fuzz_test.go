@@ -28,8 +28,11 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("package inner\ntype A []A\nfunc main(a A) {}\n"))
 	f.Add([]byte("package inner\nfunc main(xs ...int, _ chan int) (int, int) {}\n"))
+	f.Add([]byte(wideAliases(3)))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		tm := time.AfterFunc(5*time.Second, func() { panic(fmt.Sprintf("HANG %q", src)) })
+		// Go's fuzzer does not notice an input that never finishes: crash
+		// the worker instead, so that the input is saved as a failure.
+		tm := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("Parse hangs on %q", src)) })
 		s, err := Parse("fuzz.go", src)
 		tm.Stop()
 		if err != nil {

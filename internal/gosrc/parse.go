@@ -124,6 +124,7 @@ type reader struct {
 	// if it imports it with a dot.
 	timeNames map[string]bool
 	timeDot   bool
+	nodes     int // types expanded so far, bounded by maxNodes
 }
 
 func (r *reader) script() (*Script, error) {

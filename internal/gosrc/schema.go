@@ -15,11 +15,19 @@ import (
 // such as `type A []A` is an error rather than an endless loop.
 const maxDepth = 32
 
+// maxNodes bounds the size of the schemas of a file: types declared in the
+// file and expanded inline (aliases of structs, say) could otherwise build a
+// schema exponentially larger than the source.
+const maxNodes = 10000
+
 // typeSchema returns the JSON Schema of type expression t, written for
 // parameter param (named in errors); depth counts the types followed so far.
 func (r *reader) typeSchema(t ast.Expr, param string, depth int) (*jsonschema.Schema, error) {
 	if depth >= maxDepth {
 		return nil, r.errorf(t.Pos(), "parameter %q: type %s nests more than %d levels deep (recursive type?)", param, r.source(t), maxDepth)
+	}
+	if r.nodes++; r.nodes > maxNodes {
+		return nil, r.errorf(t.Pos(), "parameter %q: schema too large (more than %d types expanded)", param, maxNodes)
 	}
 	depth++
 	switch t := t.(type) {

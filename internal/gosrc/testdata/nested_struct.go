@@ -6,7 +6,7 @@ func main(cfg struct {
 	Host     string `json:"host"`
 	Port     int    `json:"port,omitempty"`
 	User     *string
-	Password string `json:"-"`
+	Password []int  `json:"-"`
 	Dash     string `json:"-,"`
 	Renamed  bool   `json:",omitempty"`
 	Zero     int    `json:"zero,omitzero"`

@@ -7,14 +7,12 @@ import (
 
 // Section ids of the WebAssembly binary format.
 const (
-	secCustom    = 0
-	secImport    = 2
-	secFunction  = 3
-	secGlobal    = 6
-	secExport    = 7
-	secCode      = 10
-	secDataCount = 12
-	secTag       = 13 // exception handling
+	secCustom   = 0
+	secImport   = 2
+	secFunction = 3
+	secGlobal   = 6
+	secExport   = 7
+	secCode     = 10
 
 	externFunc   = 0
 	externGlobal = 3

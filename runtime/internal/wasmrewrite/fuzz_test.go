@@ -13,6 +13,7 @@ import (
 // modules valid (as judged by wazero).
 func FuzzRewrite(f *testing.F) {
 	f.Add(spinModule())
+	f.Add(opcodesModule())
 	f.Add(mod(sec(6, vec([]byte{0x7f, 1, 0x41, 0x80, 0x01, 0x0b})), sec(0, str("name"))))
 	f.Add([]byte("\x00asm\x01\x00\x00\x00\x01\x04\x01\x60\x00"))
 	f.Add([]byte{0xde, 0xad, 0xbe, 0xef})
@@ -39,9 +40,23 @@ func FuzzRewrite(f *testing.F) {
 		if _, err := Rewrite(res.Wasm); !errors.Is(err, ErrAlreadyRewritten) {
 			t.Fatalf("rewriting the output: %v, want ErrAlreadyRewritten", err)
 		}
-		if compiles(wasm) && !compiles(res.Wasm) {
+		if !hugeLEB(wasm) && compiles(wasm) && !compiles(res.Wasm) {
 			_, err := r.CompileModule(ctx, res.Wasm)
 			t.Fatalf("valid module became invalid: %v", err)
 		}
 	})
+}
+
+// hugeLEB reports whether b may hold a LEB128 number of 3 or more bytes
+// (two consecutive bytes with the continuation bit). wazero preallocates
+// vectors by their declared length, so a few bytes such as a function type
+// declaring 100M parameters make it allocate gigabytes and kill the fuzzing
+// process; such inputs skip the comparison with wazero.
+func hugeLEB(b []byte) bool {
+	for i := 1; i < len(b); i++ {
+		if b[i-1]&0x80 != 0 && b[i]&0x80 != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -71,21 +71,18 @@ func sectionIDs(t *testing.T, wasm []byte) []byte {
 	return ids
 }
 
-// newInterpreter returns a runtime with every feature the rewriter handles;
-// the interpreter compiles quickly and validates like the compiler.
-func newRuntime(t testing.TB, interpreter bool) wazero.Runtime {
-	cfg := wazero.NewRuntimeConfig()
-	if interpreter {
-		cfg = wazero.NewRuntimeConfigInterpreter()
-	}
-	r := wazero.NewRuntimeWithConfig(context.Background(), cfg)
+// newRuntime returns a wazero runtime with the default configuration that
+// is closed when t ends.
+func newRuntime(t testing.TB) wazero.Runtime {
+	r := wazero.NewRuntime(context.Background())
 	t.Cleanup(func() { r.Close(context.Background()) })
 	return r
 }
 
+// instantiate instantiates wasm in a new runtime.
 func instantiate(t *testing.T, wasm []byte) api.Module {
 	t.Helper()
-	m, err := newRuntime(t, false).Instantiate(context.Background(), wasm)
+	m, err := newRuntime(t).Instantiate(context.Background(), wasm)
 	if err != nil {
 		t.Fatalf("instantiating: %v", err)
 	}
@@ -159,14 +156,12 @@ func TestStopHandwritten(t *testing.T) {
 	}
 }
 
-// TestOpcodes rewrites a function that uses every kind of immediate the
-// rewriter knows, with loops in between: a mis-parse would put the check
-// in the middle of an instruction and wazero would reject the module.
-func TestOpcodes(t *testing.T) {
-	t.Parallel()
+// opcodesModule exports "f", a function that uses every kind of immediate
+// the rewriter knows, with 5 loops in between. f(0) = 99, else f(x) = x.
+func opcodesModule() []byte {
 	const loop = 0x03
 	code := cat(
-		[]byte{0x42, 0xc0, 0xfb, 0x42, 0x21, 1},                // i64.const -1000000, local.set 1
+		[]byte{0x42, 0x98, 0x78, 0x21, 1},                      // i64.const -1000, local.set 1
 		[]byte{0x43, 0, 0, 0x80, 0x3f, 0x1a},                   // f32.const 1, drop
 		[]byte{0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x21, 2},    // f64.const 1, local.set 2
 		[]byte{loop, 0x40, 0x0b},                               // loop end
@@ -206,7 +201,7 @@ func TestOpcodes(t *testing.T) {
 		[]byte{0x20, 0, 0x0b}, // local.get 0, end
 	)
 	locals := vec([]byte{1, 0x7e}, []byte{1, 0x7c}, []byte{2, 0x6f}) // i64, f64, 2 externref
-	wasm := mod(
+	return mod(
 		sec(1, vec(funcType0, funcTypeI, []byte{0x60, 2, 0x7f, 0x7f, 2, 0x7f, 0x7f})),
 		sec(3, vec([]byte{0}, []byte{1})),
 		sec(4, vec([]byte{0x70, 0, 2})),                // table funcref min 2
@@ -218,6 +213,14 @@ func TestOpcodes(t *testing.T) {
 		sec(10, vec(fn(noLocals, 0x0b), fn(locals, code...))),
 		sec(11, vec(cat([]byte{1}, str("data")))),
 	)
+}
+
+// TestOpcodes rewrites a function that uses every kind of immediate the
+// rewriter knows, with loops in between: a mis-parse would put the check
+// in the middle of an instruction and wazero would reject the module.
+func TestOpcodes(t *testing.T) {
+	t.Parallel()
+	wasm := opcodesModule()
 	before := instantiate(t, wasm)
 	res, err := Rewrite(wasm)
 	if err != nil {
@@ -309,7 +312,7 @@ func TestImportedGlobals(t *testing.T) {
 		t.Fatalf("Globals = %q", res.Globals)
 	}
 	ctx := context.Background()
-	r := newRuntime(t, false)
+	r := newRuntime(t)
 	env := mod(sec(6, vec([]byte{0x7f, 0, 0x41, 4, 0x0b})), sec(7, vec(cat(str("g"), []byte{3, 0}))))
 	if _, err := r.InstantiateWithConfig(ctx, env, wazero.NewModuleConfig().WithName("env")); err != nil {
 		t.Fatal(err)

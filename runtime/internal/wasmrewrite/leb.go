@@ -39,6 +39,10 @@ func (r *reader) bytes(n uint64) ([]byte, error) {
 // uleb reads an unsigned LEB128 number of at most bits bits, rejecting
 // overlong encodings and set bits beyond the width, as the spec requires.
 func (r *reader) uleb(bits uint) (uint64, error) {
+	if r.pos < len(r.buf) && r.buf[r.pos] < 0x80 { // fast path: one byte
+		r.pos++
+		return uint64(r.buf[r.pos-1]), nil
+	}
 	start := r.off()
 	var v uint64
 	for shift := uint(0); ; shift += 7 {

@@ -1,0 +1,5 @@
+package runtime_test
+
+import goruntime "runtime"
+
+func goruntimeGC() { goruntime.GC() }
