@@ -67,6 +67,9 @@ func guestRun(ptr, n uint32) uint32 {
 //go:wasmexport runlet_warmup
 func guestWarmup() { warmup() }
 
+//go:wasmexport runlet_reseed
+func guestReseed() { reseed() }
+
 func hostLogLine(level int, msg string) {
 	b := []byte(msg)
 	hostLog(uint32(level), addr(b), uint32(len(b)))

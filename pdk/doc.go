@@ -20,6 +20,7 @@
 //	runlet_alloc(size i32) i32        a guest buffer of size bytes; valid until the next call
 //	runlet_run(ptr i32, len i32) i32  run the entry with the JSON args at ptr; 0 ok, 1 failed
 //	runlet_warmup()                   exercise lazy initialisation before the host snapshots
+//	runlet_reseed()                   reseed guest randomness after the host restored a snapshot
 //
 // Host imports, module "runlet":
 //

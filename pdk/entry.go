@@ -12,7 +12,16 @@ import (
 // generated wrapper registers one; scripts do not call Register themselves.
 type Entry func(args []byte) (any, error)
 
-var entry Entry
+var (
+	entry       Entry
+	entryWarmup func()
+)
+
+// RegisterWarmup installs the wrapper's warm-up: it decodes an empty
+// argument document into main's parameter types so the JSON decoder's
+// caches are built before the host snapshots the instance. It never runs
+// the script's own code.
+func RegisterWarmup(f func()) { entryWarmup = f }
 
 // MaxStack is the goroutine stack limit of a guest: a runaway recursion ends
 // in "fatal error: stack overflow" rather than exhausting linear memory.
@@ -42,9 +51,6 @@ func invoke(args []byte) (out []byte, failure *Failure) {
 	if entry == nil {
 		return nil, &Failure{Message: "pdk: no entry registered (was the script built by runlet?)"}
 	}
-	// Every job gets its own math/rand sequence even when the host restores
-	// the same memory image for each job.
-	rand.Seed(rand.Int63() ^ int64(seed()))
 	res, err := entry(args)
 	if err != nil {
 		return nil, &Failure{Message: err.Error()}
@@ -91,4 +97,13 @@ func warmup() {
 	_ = json.Unmarshal([]byte(`{"a":1,"b":["x"],"c":{"k":1.5,"l":[true,null]},"d":{}}`), &v)
 	_, _ = json.Marshal(v)
 	_ = fmt.Sprintf("%v %d %s", v, 1, "x")
+	reseed()
+	if entryWarmup != nil {
+		entryWarmup()
+	}
 }
+
+// reseed gives math/rand's global source fresh randomness. The host calls
+// it (export runlet_reseed) after restoring a snapshot, so jobs that start
+// from the same memory image still draw different sequences.
+func reseed() { rand.Seed(rand.Int63() ^ int64(seed())) }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/runlet/runlet/host"
@@ -360,20 +361,38 @@ func (e *Engine) exchange(ctx context.Context, p *proc, msg *jobMsg, caller host
 	if err := writeFrame(p.conn, frameJob, msg); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrWorkerLost, err), false
 	}
+	// Past the hard deadline, or when ctx ends, the worker is killed; that
+	// ends the blocked read below.
+	const (
+		running = iota
+		finished
+		hardTimeout
+		canceled
+	)
+	var state atomic.Int32
 	hard := time.Now().Add(msg.Limits.Timeout + e.cfg.Grace)
-	stop := context.AfterFunc(ctx, func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
+	timer := time.AfterFunc(time.Until(hard), func() {
+		if state.CompareAndSwap(running, hardTimeout) {
+			p.kill()
+		}
+	})
+	defer timer.Stop()
+	stop := context.AfterFunc(ctx, func() {
+		if state.CompareAndSwap(running, canceled) {
+			p.kill()
+		}
+	})
 	defer stop()
 	// Host calls run under the job's hard deadline too.
 	callCtx, cancel := context.WithDeadline(ctx, hard)
 	defer cancel()
 	for {
-		_ = p.conn.SetReadDeadline(hard)
 		kind, payload, err := p.in.read()
 		if err != nil {
-			switch {
-			case ctx.Err() != nil:
+			switch state.Load() {
+			case canceled:
 				return nil, ctx.Err(), false
-			case errors.Is(err, os.ErrDeadlineExceeded):
+			case hardTimeout:
 				return nil, &TimeoutError{Limit: msg.Limits.Timeout, Hard: true}, false
 			}
 			return nil, e.lost(p, msg.Limits, err), false
@@ -389,6 +408,7 @@ func (e *Engine) exchange(ctx context.Context, p *proc, msg *jobMsg, caller host
 				if ctx.Err() != nil {
 					return nil, ctx.Err(), false
 				}
+				p.kill()
 				return nil, &TimeoutError{Limit: msg.Limits.Timeout, Hard: true}, false
 			}
 			if err := writeFrame(p.conn, frameCallReply, reply); err != nil {
@@ -400,7 +420,9 @@ func (e *Engine) exchange(ctx context.Context, p *proc, msg *jobMsg, caller host
 				return nil, fmt.Errorf("%w: bad reply: %v", ErrWorkerLost, err), false
 			}
 			res := &Result{Output: d.Result, Logs: d.Logs, Stats: d.Stats}
-			return res, d.Error.err(msg.Limits), true
+			// A timer that fired as the reply arrived has killed the worker.
+			healthy := state.CompareAndSwap(running, finished)
+			return res, d.Error.err(msg.Limits), healthy
 		default:
 			return nil, fmt.Errorf("%w: unexpected frame %q", ErrWorkerLost, kind), false
 		}

@@ -22,6 +22,7 @@ const (
 	exportAlloc   = "runlet_alloc"
 	exportRun     = "runlet_run"
 	exportWarmup  = "runlet_warmup"
+	exportReseed  = "runlet_reseed"
 	exportABI     = "runlet_abi_v1"
 	exportInitial = "_initialize"
 )
@@ -51,6 +52,7 @@ type instance struct {
 	mem     *linearMemory
 	alloc   api.Function
 	run     api.Function
+	reseed  api.Function // optional: runlet_reseed
 	stop    api.MutableGlobal
 	globals []api.MutableGlobal
 	stdout  *switchWriter
@@ -111,6 +113,7 @@ func instantiate(ctx context.Context, rt wazero.Runtime, p *program, armStop fun
 	inst.mem = alloc.take()
 	inst.alloc = mod.ExportedFunction(exportAlloc)
 	inst.run = mod.ExportedFunction(exportRun)
+	inst.reseed = mod.ExportedFunction(exportReseed)
 	g, _ := mod.ExportedGlobal(stopGlobal).(api.MutableGlobal)
 	if inst.alloc == nil || inst.run == nil || g == nil || mod.ExportedFunction(exportABI) == nil {
 		mod.Close(ctx)
@@ -194,6 +197,11 @@ func (i *instance) restore(s *snapshot) bool {
 	}
 	i.stop.Set(0)
 	i.mem.oom = false
+	if i.reseed != nil {
+		if _, err := i.reseed.Call(context.Background()); err != nil {
+			return false
+		}
+	}
 	return true
 }
 

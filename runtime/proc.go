@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"runtime/debug"
@@ -54,7 +53,8 @@ func WorkerMain() int {
 // proc is the engine's handle on one worker process.
 type proc struct {
 	cmd    *exec.Cmd
-	conn   net.Conn
+	conn   *os.File // blocking: reads are plain read(2) calls, no netpoller hop
+	fd     int
 	in     *frameReader
 	loaded map[string]bool
 	exited chan struct{} // closed when the process was reaped
@@ -67,14 +67,11 @@ func (e *Engine) spawn() (*proc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
 	}
-	parent := os.NewFile(uintptr(fds[0]), "worker-conn")
+	// The engine's end stays blocking: a blocked read costs one OS thread
+	// per busy worker and saves a netpoller wake-up per frame. Deadlines
+	// are enforced by killing the worker, which ends the read.
+	conn := os.NewFile(uintptr(fds[0]), "worker-conn")
 	child := os.NewFile(uintptr(fds[1]), "engine-conn")
-	conn, err := net.FileConn(parent)
-	parent.Close()
-	if err != nil {
-		child.Close()
-		return nil, fmt.Errorf("worker conn: %w", err)
-	}
 	cmd := exec.Command(e.cfg.Command[0], e.cfg.Command[1:]...)
 	cmd.Env = append(os.Environ(), envWorker+"=1", envWorkerCache+"="+e.cfg.CacheDir)
 	cmd.ExtraFiles = []*os.File{child}
@@ -87,15 +84,15 @@ func (e *Engine) spawn() (*proc, error) {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	child.Close()
-	p := &proc{cmd: cmd, conn: conn, in: &frameReader{r: bufio.NewReaderSize(conn, 64<<10)}, loaded: map[string]bool{}, exited: make(chan struct{})}
+	p := &proc{cmd: cmd, conn: conn, fd: fds[0], in: &frameReader{r: bufio.NewReaderSize(conn, 64<<10)}, loaded: map[string]bool{}, exited: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		p.state = cmd.ProcessState
 		close(p.exited)
 	}()
-	_ = conn.SetReadDeadline(time.Now().Add(e.cfg.StartTimeout))
+	t := time.AfterFunc(e.cfg.StartTimeout, p.kill)
 	kind, _, err := p.in.read()
-	_ = conn.SetReadDeadline(time.Time{})
+	t.Stop()
 	if err != nil || kind != frameReady {
 		p.kill()
 		if err == nil {
@@ -113,6 +110,8 @@ func (p *proc) kill() {
 			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 			_ = p.cmd.Process.Kill()
 		}
+		// Wake a reader blocked on the connection at once.
+		_ = unix.Shutdown(p.fd, unix.SHUT_RDWR)
 		_ = p.conn.Close()
 	})
 }
@@ -125,12 +124,13 @@ func (p *proc) load(ctx context.Context, ref moduleRef, timeout time.Duration) e
 	if err := writeFrame(p.conn, frameLoad, ref); err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, p.kill)
 	defer stop()
-	_ = p.conn.SetReadDeadline(time.Now().Add(timeout))
+	t := time.AfterFunc(timeout, p.kill)
 	kind, payload, err := p.in.read()
-	_ = p.conn.SetReadDeadline(time.Time{})
+	t.Stop()
 	if err != nil {
+		p.kill()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

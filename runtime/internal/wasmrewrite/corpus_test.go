@@ -46,6 +46,7 @@ func TestWazeroCorpus(t *testing.T) {
 	}
 
 	var valid, rewritten, loops int
+	checks := map[Placement]int{}
 	unsupported := map[string]int{} // reason (without offsets) -> count
 	root := strings.TrimSpace(string(dir))
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -57,11 +58,19 @@ func TestWazeroCorpus(t *testing.T) {
 			return err
 		}
 		name, _ := filepath.Rel(root, path)
-		res, rerr := Rewrite(wasm)
+		results := map[Placement]*Result{}
+		errs := map[Placement]error{}
+		for _, p := range placements {
+			results[p], errs[p] = RewriteWith(wasm, Options{Placement: p})
+		}
 		if compiles(wasm) != nil {
 			return nil // invalid input (e.g. assert_invalid spec modules): only must not panic
 		}
 		valid++
+		rerr := errs[PlaceBackEdges]
+		if (rerr == nil) != (errs[PlaceLoopHeaders] == nil) {
+			t.Errorf("%s: the placements disagree: %v, %v", name, rerr, errs[PlaceLoopHeaders])
+		}
 		switch {
 		case errors.Is(rerr, ErrUnsupported):
 			reason := rerr.Error()[strings.Index(rerr.Error(), "unsupported: "):]
@@ -70,9 +79,12 @@ func TestWazeroCorpus(t *testing.T) {
 			t.Errorf("%s: %v", name, rerr)
 		default:
 			rewritten++
-			loops += res.LoopsPatched
-			if err := compiles(res.Wasm); err != nil {
-				t.Errorf("%s: rewritten module rejected: %v", name, err)
+			loops += results[PlaceBackEdges].Loops
+			for _, p := range placements {
+				checks[p] += results[p].ChecksInserted
+				if err := compiles(results[p].Wasm); err != nil {
+					t.Errorf("%s: module rewritten with %v rejected: %v", name, p, err)
+				}
 			}
 		}
 		return nil
@@ -80,7 +92,7 @@ func TestWazeroCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d valid modules: %d rewritten (%d loops), unsupported: %v", valid, rewritten, loops, unsupported)
+	t.Logf("%d valid modules: %d rewritten (%d loops, checks: %v), unsupported: %v", valid, rewritten, loops, checks, unsupported)
 	if rewritten < 100 {
 		t.Errorf("only %d modules rewritten", rewritten)
 	}

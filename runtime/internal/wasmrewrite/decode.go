@@ -170,7 +170,7 @@ func (m *module) decodeGlobals(r *reader) error {
 		if err := readGlobalType(r); err != nil {
 			return err
 		}
-		if err := walkExpr(r, nil); err != nil { // init expression
+		if err := walkExpr(r); err != nil { // init expression
 			return err
 		}
 	}

@@ -59,7 +59,7 @@ func guestWasm(tb testing.TB) []byte {
 	return g.wasm
 }
 
-// rewrittenGuest returns the rewritten guest.
+// rewrittenGuest returns the guest rewritten with the default options.
 func rewrittenGuest(tb testing.TB) *Result {
 	tb.Helper()
 	res, err := Rewrite(guestWasm(tb))
@@ -67,6 +67,25 @@ func rewrittenGuest(tb testing.TB) *Result {
 		tb.Fatalf("Rewrite(guest): %v", err)
 	}
 	return res
+}
+
+// rewrittenGuestWith returns the guest rewritten with placement p.
+func rewrittenGuestWith(tb testing.TB, p Placement) *Result {
+	tb.Helper()
+	res, err := RewriteWith(guestWasm(tb), Options{Placement: p})
+	if err != nil {
+		tb.Fatalf("RewriteWith(guest, %v): %v", p, err)
+	}
+	return res
+}
+
+// wantSum is what the guest's sum(n) returns.
+func wantSum(n int32) int64 {
+	var s int64
+	for i := int32(0); i < n; i++ {
+		s += int64(i)*6364136223846793005 + 1442695040888963407
+	}
+	return s
 }
 
 // compilationCache lets the tests share wazero's (slow) compilation of the
@@ -105,23 +124,41 @@ func call1(t *testing.T, mod api.Module, name string, args ...uint64) int32 {
 	return int32(res[0])
 }
 
+func callI64(t *testing.T, mod api.Module, name string, args ...uint64) int64 {
+	t.Helper()
+	res, err := mod.ExportedFunction(name).Call(context.Background(), args...)
+	if err != nil {
+		t.Fatalf("%s%v: %v", name, args, err)
+	}
+	return int64(res[0])
+}
+
 func TestGuestFiboBeforeAndAfter(t *testing.T) {
 	t.Parallel()
 	orig := guestWasm(t)
 	res := rewrittenGuest(t)
-	t.Logf("module size %d -> %d bytes (%+.2f%%), %d loops patched, %d snapshot globals",
-		len(orig), len(res.Wasm), 100*float64(len(res.Wasm)-len(orig))/float64(len(orig)), res.LoopsPatched, len(res.Globals))
-	if res.LoopsPatched == 0 {
-		t.Error("no loops patched in a Go module")
+	t.Logf("module size %d -> %d bytes (%+.2f%%), %d loops, %d checks, %d snapshot globals",
+		len(orig), len(res.Wasm), 100*float64(len(res.Wasm)-len(orig))/float64(len(orig)), res.Loops, res.ChecksInserted, len(res.Globals))
+	if res.ChecksInserted == 0 || res.Loops == 0 {
+		t.Error("no loops or no checks in a Go module")
 	}
 	if res.StopGlobal != StopGlobalName {
 		t.Errorf("StopGlobal = %q", res.StopGlobal)
 	}
 
-	for name, wasm := range map[string][]byte{"original": orig, "rewritten": res.Wasm} {
+	headers := rewrittenGuestWith(t, PlaceLoopHeaders)
+	t.Logf("with PlaceLoopHeaders: %d bytes, %d loops, %d checks", len(headers.Wasm), headers.Loops, headers.ChecksInserted)
+	if headers.Loops != res.Loops || headers.ChecksInserted != headers.Loops {
+		t.Errorf("PlaceLoopHeaders: Loops = %d, ChecksInserted = %d, want %d and %d", headers.Loops, headers.ChecksInserted, res.Loops, res.Loops)
+	}
+
+	for name, wasm := range map[string][]byte{"original": orig, "rewritten": res.Wasm, "loopheaders": headers.Wasm} {
 		mod := instantiateGuest(t, nil, wasm)
 		if got := call1(t, mod, "fibo", 20); got != 6765 {
 			t.Errorf("%s: fibo(20) = %d, want 6765", name, got)
+		}
+		if got, want := callI64(t, mod, "sum", 1000), wantSum(1000); got != want {
+			t.Errorf("%s: sum(1000) = %d, want %d", name, got, want)
 		}
 		stop := mod.ExportedGlobal(StopGlobalName)
 		if name == "original" {
@@ -139,9 +176,17 @@ func TestGuestFiboBeforeAndAfter(t *testing.T) {
 	}
 }
 
+// TestGuestStop stops the Go guest's infinite loop (spin) from another
+// goroutine, with both placements, one after the other.
 func TestGuestStop(t *testing.T) {
 	t.Parallel()
-	mod := instantiateGuest(t, nil, rewrittenGuest(t).Wasm)
+	for _, p := range placements {
+		t.Run(p.String(), func(t *testing.T) { testGuestStop(t, rewrittenGuestWith(t, p).Wasm) })
+	}
+}
+
+func testGuestStop(t *testing.T, wasm []byte) {
+	mod := instantiateGuest(t, nil, wasm)
 	stop := mod.ExportedGlobal(StopGlobalName).(api.MutableGlobal)
 	spin := mod.ExportedFunction("spin")
 
@@ -313,31 +358,43 @@ func TestGuestTruncated(t *testing.T) {
 	}
 }
 
-// BenchmarkFibo25 compares fibo(25) in the original guest, the rewritten
-// guest and the original guest run with WithCloseOnContextDone.
-func BenchmarkFibo25(b *testing.B) {
+// benchGuest benchmarks the guest export fn(arg), which returns want, in
+// the original guest, the guest rewritten with each placement and the
+// original guest run with WithCloseOnContextDone (wazero's own
+// interruption). Run the benchmarks with -count and compare the variants of
+// the same run: the ratios matter, not the absolute times.
+func benchGuest(b *testing.B, fn string, arg, want uint64) {
 	ctx := context.Background()
 	bench := func(b *testing.B, cfg wazero.RuntimeConfig, wasm []byte, ctx context.Context) {
-		fibo := instantiateGuest(b, cfg, wasm).ExportedFunction("fibo")
+		f := instantiateGuest(b, cfg, wasm).ExportedFunction(fn)
 		stack := make([]uint64, 1)
 		for b.Loop() {
-			stack[0] = 25
-			if err := fibo.CallWithStack(ctx, stack); err != nil {
+			stack[0] = arg
+			if err := f.CallWithStack(ctx, stack); err != nil {
 				b.Fatal(err)
 			}
 		}
-		if int32(stack[0]) != 75025 {
-			b.Fatalf("fibo(25) = %d", int32(stack[0]))
+		if stack[0] != want {
+			b.Fatalf("%s(%d) = %d, want %d", fn, arg, stack[0], want)
 		}
 	}
 	b.Run("original", func(b *testing.B) { bench(b, nil, guestWasm(b), ctx) })
-	b.Run("rewritten", func(b *testing.B) { bench(b, nil, rewrittenGuest(b).Wasm, ctx) })
+	b.Run("rewritten_backedges", func(b *testing.B) { bench(b, nil, rewrittenGuestWith(b, PlaceBackEdges).Wasm, ctx) })
+	b.Run("rewritten_loopheaders", func(b *testing.B) { bench(b, nil, rewrittenGuestWith(b, PlaceLoopHeaders).Wasm, ctx) })
 	b.Run("closeOnContextDone", func(b *testing.B) {
 		ctx, cancel := context.WithTimeout(ctx, time.Hour)
 		defer cancel()
 		bench(b, wazero.NewRuntimeConfig().WithCloseOnContextDone(true), guestWasm(b), ctx)
 	})
 }
+
+// BenchmarkFibo25 measures the call-heavy fibo(25) (242785 Go calls and no
+// Go loop).
+func BenchmarkFibo25(b *testing.B) { benchGuest(b, "fibo", 25, 75025) }
+
+// BenchmarkSum measures the loop-heavy sum(1e6): a million iterations of a
+// Go loop around a call.
+func BenchmarkSum(b *testing.B) { benchGuest(b, "sum", 1e6, uint64(wantSum(1e6))) }
 
 func BenchmarkRewrite(b *testing.B) {
 	wasm := guestWasm(b)

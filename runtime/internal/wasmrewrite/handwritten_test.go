@@ -119,8 +119,9 @@ func TestCreatesSections(t *testing.T) {
 	if got := sectionIDs(t, res.Wasm); !slices.Equal(got, want) {
 		t.Fatalf("section ids = %v, want %v", got, want)
 	}
-	if res.LoopsPatched != 1 || len(res.Globals) != 0 {
-		t.Errorf("LoopsPatched = %d, Globals = %q; want 1 and none", res.LoopsPatched, res.Globals)
+	// The loop has no back edge: no check.
+	if res.Loops != 1 || res.ChecksInserted != 0 || len(res.Globals) != 0 {
+		t.Errorf("Loops = %d, ChecksInserted = %d, Globals = %q; want 1, 0 and none", res.Loops, res.ChecksInserted, res.Globals)
 	}
 	// Untouched sections are copied byte for byte.
 	if !bytes.HasPrefix(res.Wasm, wasm[:bytes.Index(wasm, []byte{8, 1, 0})]) ||
@@ -133,31 +134,41 @@ func TestCreatesSections(t *testing.T) {
 	}
 }
 
-// TestStopHandwritten stops an infinite loop in a hand-written module.
+// TestStopHandwritten stops an infinite loop in a hand-written module, with
+// both placements.
 func TestStopHandwritten(t *testing.T) {
 	t.Parallel()
-	res, err := Rewrite(spinModule())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Globals: none defined, so the stop flag is global 0.
-	if !bytes.Contains(res.Wasm, []byte{0x03, 0x40, 0x23, 0x00, 0x04, 0x40, 0x00, 0x0b, 0x0c, 0x00}) {
-		t.Fatalf("loop check not found in % x", res.Wasm)
-	}
-	m := instantiate(t, res.Wasm)
-	if got, err := m.ExportedFunction("add1").Call(context.Background(), 41); err != nil || got[0] != 42 {
-		t.Fatalf("add1(41) = %v, %v", got, err)
-	}
-	m.ExportedGlobal(StopGlobalName).(api.MutableGlobal).Set(1)
-	// The flag is set before the call, so no goroutine is needed: the guest
-	// traps at the first loop header.
-	if _, err := m.ExportedFunction("spin").Call(context.Background()); err == nil || !strings.Contains(err.Error(), "unreachable") {
-		t.Fatalf("spin: err = %v, want an unreachable trap", err)
+	for _, p := range placements {
+		res, err := RewriteWith(spinModule(), Options{Placement: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Loops != 1 || res.ChecksInserted != 1 {
+			t.Errorf("%v: Loops = %d, ChecksInserted = %d, want 1 and 1", p, res.Loops, res.ChecksInserted)
+		}
+		// Globals: none defined, so the stop flag is global 0. In "loop br 0
+		// end" the loop header is also the back edge: both placements put
+		// the check between loop and br.
+		if !bytes.Contains(res.Wasm, []byte{0x03, 0x40, 0x23, 0x00, 0x04, 0x40, 0x00, 0x0b, 0x0c, 0x00, 0x0b}) {
+			t.Fatalf("%v: loop check not found in % x", p, res.Wasm)
+		}
+		m := instantiate(t, res.Wasm)
+		if got, err := m.ExportedFunction("add1").Call(context.Background(), 41); err != nil || got[0] != 42 {
+			t.Fatalf("%v: add1(41) = %v, %v", p, got, err)
+		}
+		m.ExportedGlobal(StopGlobalName).(api.MutableGlobal).Set(1)
+		// The flag is set before the call, so no goroutine is needed: the
+		// guest traps at its first check.
+		if _, err := m.ExportedFunction("spin").Call(context.Background()); err == nil || !strings.Contains(err.Error(), "unreachable") {
+			t.Fatalf("%v: spin: err = %v, want an unreachable trap", p, err)
+		}
 	}
 }
 
 // opcodesModule exports "f", a function that uses every kind of immediate
-// the rewriter knows, with 5 loops in between. f(0) = 99, else f(x) = x.
+// the rewriter knows, with 7 loops in between, 2 of them with a back edge
+// (a br_if and a br_table) and one left by a forward br. f(0) = 99, else
+// f(x) = x.
 func opcodesModule() []byte {
 	const loop = 0x03
 	code := cat(
@@ -198,9 +209,13 @@ func opcodesModule() []byte {
 		[]byte{0x20, 0, 0x04, 0x7f, 0x41, 1, 0x05, 0x41, 2, 0x0b, 0x1a}, // if (result i32) else end, drop
 		[]byte{0x20, 0, 0x45, 0x04, 0x40, 0x41, 0xe3, 0, 0x0f, 0x0b},    // if (local 0 == 0) return 99
 		[]byte{0x01, 0x02, 0x40, loop, 0x40, 0x0c, 1, 0x0b, 0x0b},       // nop, block loop br 1 end end
+		// loop: local 5 += 1; br_if 0 (local 5 < 3) end: 3 iterations
+		[]byte{loop, 0x40, 0x20, 5, 0x41, 1, 0x6a, 0x22, 5, 0x41, 3, 0x49, 0x0d, 0, 0x0b},
+		// block loop: local 5 -= 1; br_table [1] 0 (exit when 0) end end
+		[]byte{0x02, 0x40, loop, 0x40, 0x20, 5, 0x41, 1, 0x6b, 0x22, 5, 0x0e, 1, 1, 0, 0x0b, 0x0b},
 		[]byte{0x20, 0, 0x0b}, // local.get 0, end
 	)
-	locals := vec([]byte{1, 0x7e}, []byte{1, 0x7c}, []byte{2, 0x6f}) // i64, f64, 2 externref
+	locals := vec([]byte{1, 0x7e}, []byte{1, 0x7c}, []byte{2, 0x6f}, []byte{1, 0x7f}) // i64, f64, 2 externref, i32
 	return mod(
 		sec(1, vec(funcType0, funcTypeI, []byte{0x60, 2, 0x7f, 0x7f, 2, 0x7f, 0x7f})),
 		sec(3, vec([]byte{0}, []byte{1})),
@@ -222,32 +237,35 @@ func TestOpcodes(t *testing.T) {
 	t.Parallel()
 	wasm := opcodesModule()
 	before := instantiate(t, wasm)
-	res, err := Rewrite(wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.LoopsPatched != 5 {
-		t.Errorf("LoopsPatched = %d, want 5", res.LoopsPatched)
-	}
-	if !slices.Equal(res.Globals, []string{"__runlet_g0"}) {
-		t.Errorf("Globals = %q", res.Globals)
-	}
-	after := instantiate(t, res.Wasm)
-	for _, arg := range []uint64{0, 7} {
-		want, err := before.ExportedFunction("f").Call(context.Background(), arg)
+	for _, p := range placements {
+		res, err := RewriteWith(wasm, Options{Placement: p})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := after.ExportedFunction("f").Call(context.Background(), arg)
-		if err != nil || got[0] != want[0] {
-			t.Errorf("f(%d) = %v, %v; want %v", arg, got, err, want)
+		wantChecks := map[Placement]int{PlaceBackEdges: 2, PlaceLoopHeaders: 7}[p]
+		if res.Loops != 7 || res.ChecksInserted != wantChecks {
+			t.Errorf("%v: Loops = %d, ChecksInserted = %d; want 7 and %d", p, res.Loops, res.ChecksInserted, wantChecks)
 		}
-	}
-	if g := after.ExportedGlobal("__runlet_g0"); g == nil || int64(g.Get()) != -1 {
-		t.Errorf("__runlet_g0 missing or not -1")
-	}
-	if after.ExportedGlobal(StopGlobalName) == nil {
-		t.Errorf("%s not exported", StopGlobalName)
+		if !slices.Equal(res.Globals, []string{"__runlet_g0"}) {
+			t.Errorf("%v: Globals = %q", p, res.Globals)
+		}
+		after := instantiate(t, res.Wasm)
+		for _, arg := range []uint64{0, 7} {
+			want, err := before.ExportedFunction("f").Call(context.Background(), arg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := after.ExportedFunction("f").Call(context.Background(), arg)
+			if err != nil || got[0] != want[0] {
+				t.Errorf("%v: f(%d) = %v, %v; want %v", p, arg, got, err, want)
+			}
+		}
+		if g := after.ExportedGlobal("__runlet_g0"); g == nil || int64(g.Get()) != -1 {
+			t.Errorf("%v: __runlet_g0 missing or not -1", p)
+		}
+		if after.ExportedGlobal(StopGlobalName) == nil {
+			t.Errorf("%v: %s not exported", p, StopGlobalName)
+		}
 	}
 }
 
@@ -276,6 +294,8 @@ func TestRefusals(t *testing.T) {
 		{"unknown 0xfc", withCode(0xfc, 0x12, 0x0b), ErrUnsupported, "0xfc 18"},
 		{"missing end", withCode(0x01), ErrMalformed, "end of input"},
 		{"trailing bytes", withCode(0x0b, 0x01), ErrMalformed, "after the end"},
+		{"branch depth", withCode(0x02, 0x40, 0x0c, 2, 0x0b, 0x0b), ErrMalformed, "label 2"},
+		{"br_table depth", withCode(0x41, 0, 0x0e, 1, 0, 1, 0x0b), ErrMalformed, "label 1"},
 		{"negative block type", withCode(0x02, 0x7f&^0x40|0x80, 0x7f, 0x0b, 0x0b), ErrMalformed, "block type"},
 		{"no code section", mod(sec(1, vec(funcType0)), sec(3, vec([]byte{0}))), ErrMalformed, "no code section"},
 		{"body count", mod(sec(1, vec(funcType0)), sec(3, vec([]byte{0}, []byte{0})), sec(10, vec(fn(noLocals, 0x0b)))), ErrMalformed, "2"},
@@ -330,3 +350,6 @@ func TestImportedGlobals(t *testing.T) {
 		t.Errorf("__runlet_g1 is not mutable")
 	}
 }
+
+// placements lists every Placement.
+var placements = []Placement{PlaceBackEdges, PlaceLoopHeaders}

@@ -7,9 +7,17 @@ const (
 	opBlock       = 0x02
 	opLoop        = 0x03
 	opIf          = 0x04
+	opElse        = 0x05
 	opEnd         = 0x0b
-	opGlobalGet   = 0x23
-	opI32Const    = 0x41
+	opBr          = 0x0c
+	opBrIf        = 0x0d
+	opBrTable     = 0x0e
+
+	opReturnCall         = 0x12
+	opReturnCallIndirect = 0x13
+
+	opGlobalGet = 0x23
+	opI32Const  = 0x41
 
 	opPrefixFC   = 0xfc // saturating truncation, bulk memory, table ops
 	opPrefixSIMD = 0xfd
@@ -78,11 +86,10 @@ var immediates = func() (t [256]immKind) {
 	return t
 }()
 
-// walkExpr advances r over one expression: a sequence of instructions
-// terminated by the end that closes its outermost block. For every loop it
-// calls onLoop (if not nil) with r.pos just after the loop's block type,
-// i.e. where the loop body starts.
-func walkExpr(r *reader, onLoop func(pos int)) error {
+// walkExpr advances r over one constant expression (a global's
+// initializer): a sequence of instructions terminated by the end that closes
+// its outermost block. Function bodies are walked by walkBody.
+func walkExpr(r *reader) error {
 	for depth := 1; depth > 0; {
 		at := r.off()
 		op, err := r.byte()
@@ -90,14 +97,9 @@ func walkExpr(r *reader, onLoop func(pos int)) error {
 			return err
 		}
 		switch op {
-		case opBlock, opIf:
+		case opBlock, opLoop, opIf:
 			depth++
 			err = readBlockType(r)
-		case opLoop:
-			depth++
-			if err = readBlockType(r); err == nil && onLoop != nil {
-				onLoop(r.pos)
-			}
 		case opEnd:
 			depth--
 		default:
@@ -108,6 +110,88 @@ func walkExpr(r *reader, onLoop func(pos int)) error {
 		}
 	}
 	return nil
+}
+
+// walkBody advances r over the instructions of a function body, through the
+// end that closes it, and calls check(pos) with every position in r.buf at
+// which place wants a stop check inserted, in increasing order. It returns
+// the number of loop instructions in the body. frames is scratch space for
+// the control stack, returned for reuse.
+//
+// The control stack has one frame per enclosing block, loop and if (else
+// continues the frame of its if) below the frame of the function body, an
+// implicit block; a frame records whether a branch to its label jumps back
+// to the start of a loop. Label depth d names the d-th frame from the top.
+// Only loop labels can repeat code, so PlaceBackEdges checks before every
+// br or br_if to a loop label and every br_table with a loop label among
+// its targets (default included). Both placements also check before every
+// tail call (return_call, return_call_indirect): a function that tail-calls
+// itself repeats without a loop and without growing the stack. The other
+// block-like instructions (try, catch, delegate, try_table of exception
+// handling) are not decoded: skipImmediates refuses them as unsupported.
+func walkBody(r *reader, place Placement, frames []bool, check func(pos int)) (loops int, _ []bool, err error) {
+	frames = append(frames[:0], false) // the function body
+	for len(frames) > 0 {
+		start, at := r.pos, r.off()
+		op, err := r.byte()
+		if err != nil {
+			return loops, frames, err
+		}
+		switch op {
+		case opBlock, opIf:
+			frames = append(frames, false)
+			err = readBlockType(r)
+		case opLoop:
+			frames = append(frames, true)
+			loops++
+			if err = readBlockType(r); err == nil && place == PlaceLoopHeaders {
+				check(r.pos)
+			}
+		case opElse: // the frame of the if goes on
+		case opEnd:
+			frames = frames[:len(frames)-1]
+		case opBr, opBrIf:
+			var back bool
+			if back, err = readLabel(r, frames); err == nil && back && place == PlaceBackEdges {
+				check(start)
+			}
+		case opBrTable:
+			var n uint32
+			back := false
+			n, err = r.u32()
+			for i := uint64(0); i <= uint64(n) && err == nil; i++ { // n labels + default
+				var b bool
+				b, err = readLabel(r, frames)
+				back = back || b
+			}
+			if err == nil && back && place == PlaceBackEdges {
+				check(start)
+			}
+		case opReturnCall, opReturnCallIndirect:
+			check(start)
+			err = skipImmediates(r, op, at)
+		default:
+			err = skipImmediates(r, op, at)
+		}
+		if err != nil {
+			return loops, frames, err
+		}
+	}
+	return loops, frames, nil
+}
+
+// readLabel reads the label index of a branch and reports whether it names
+// a loop frame of frames (the control stack, innermost last).
+func readLabel(r *reader, frames []bool) (loop bool, err error) {
+	at := r.off()
+	l, err := r.u32()
+	if err != nil {
+		return false, err
+	}
+	if uint64(l) >= uint64(len(frames)) {
+		return false, malformedf(at, "branch to label %d inside only %d blocks", l, len(frames))
+	}
+	return frames[len(frames)-1-int(l)], nil
 }
 
 // skipImmediates advances r over the immediates of the non-block opcode op,

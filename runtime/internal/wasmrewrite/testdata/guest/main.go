@@ -21,6 +21,17 @@ func fibo(n int32) int32 {
 //go:noinline
 func step(x int64) int64 { return x*6364136223846793005 + 1442695040888963407 }
 
+// sum is loop-heavy: n iterations of a loop with a call inside.
+//
+//go:wasmexport sum
+func sum(n int32) int64 {
+	var s int64
+	for i := int32(0); i < n; i++ {
+		s += step(int64(i))
+	}
+	return s
+}
+
 // spin never returns.
 //
 //go:wasmexport spin
