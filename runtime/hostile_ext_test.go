@@ -441,3 +441,17 @@ func TestHostStaysResponsive(t *testing.T) {
 		t.Errorf("host ticker p99 lateness %s while guests spun", p99)
 	}
 }
+
+func TestWindmillClientDropIn(t *testing.T) {
+	t.Parallel()
+	mod := buildModule(t, "testdata/windmill/wm.go")
+	e, _ := shared(t)
+	c := &memCaller{}
+	want := []string{`{"path":"state","prev":null}`, `{"path":"state","prev":{"last":1}}`}
+	for i, w := range want {
+		res, err := e.Run(context.Background(), runtime.Job{Module: mod, Args: args(t, "x", i+1), Caller: c})
+		if err != nil || string(res.Output) != w {
+			t.Fatalf("run %d: %v %v, want %s", i, err, res, w)
+		}
+	}
+}

@@ -88,13 +88,13 @@ func runCmd(ctx context.Context, argv []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "runlet run:", err)
 		return ExitUsage
 	}
+	if lang := languageOf(file); lang != "go" {
+		fmt.Fprintf(env.Stderr, "runlet run: %s: unsupported language %q (supported: .go)\n", file, lang)
+		return ExitUsage
+	}
 	src, err := os.ReadFile(file)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "runlet run:", err)
-		return ExitUsage
-	}
-	if lang := languageOf(file); lang != "go" {
-		fmt.Fprintf(env.Stderr, "runlet run: %s: unsupported language %q (supported: .go)\n", file, lang)
 		return ExitUsage
 	}
 	script, err := gosrc.Parse(file, src)

@@ -14,13 +14,13 @@ func schemaCmd(argv []string, env Env) int {
 		return ExitUsage
 	}
 	file := argv[0]
+	if lang := languageOf(file); lang != "go" {
+		fmt.Fprintf(env.Stderr, "runlet schema: %s: unsupported language %q (supported: .go)\n", file, lang)
+		return ExitUsage
+	}
 	src, err := os.ReadFile(file)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "runlet schema:", err)
-		return ExitUsage
-	}
-	if lang := languageOf(file); lang != "go" {
-		fmt.Fprintf(env.Stderr, "runlet schema: %s: unsupported language %q (supported: .go)\n", file, lang)
 		return ExitUsage
 	}
 	s, err := gosrc.InferSchema(file, src)

@@ -1,0 +1,5 @@
+package inner
+
+func main() (int, error) {
+	return nope, nil
+}

@@ -1,0 +1,8 @@
+package inner
+
+func main() (int, error) {
+	x := 0
+	for {
+		x++
+	}
+}
