@@ -161,9 +161,9 @@ func (s *Stream) Write(p []byte) (int, error) {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
 			s.partial = append(s.partial, p...)
-			if len(s.partial) >= maxLine {
-				s.logs.addLocked(s.level, string(s.partial))
-				s.partial = s.partial[:0]
+			for len(s.partial) >= maxLine {
+				s.logs.addLocked(s.level, string(s.partial[:maxLine]))
+				s.partial = append(s.partial[:0], s.partial[maxLine:]...)
 			}
 			break
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -194,9 +195,9 @@ func testGuestStop(t *testing.T, wasm []byte) {
 	// stop-the-world (e.g. a GC triggered by another parallel test) that
 	// starts while spin runs waits for spin to return, and stops this
 	// goroutine too, which then never sets the flag: the test binary would
-	// hang. Disabling the GC (which also waits for a running cycle to end)
-	// rules that out; allocate little until the guest has stopped.
-	old := debug.SetGCPercent(-1)
+	// hang. Pausing the GC rules that out; allocate little until the guest
+	// has stopped.
+	old := pauseGC()
 
 	done := make(chan error, 1)
 	go func() {
@@ -227,6 +228,26 @@ func testGuestStop(t *testing.T, wasm []byte) {
 		// the remaining tests.
 		t.Fatal("spin did not stop within 5s of setting the stop flag")
 	}
+}
+
+// pauseGC turns the garbage collector off and returns once no collection
+// is running or finishing, so that none can wait for a guest: it returns
+// the old GC percent for debug.SetGCPercent.
+//
+// debug.SetGCPercent(-1) alone is not enough: it waits for the mark phase
+// of a running cycle only, and mark termination goes on with the world
+// started, waiting for every P to reach a safe point (forEachP, to flush
+// its caches) while it keeps its own P. A guest entered meanwhile never
+// reaches one, and with GOMAXPROCS=2 no P is left for the goroutine that
+// would set the stop flag. runtime.GC completes any cycle already being
+// started; ReadMemStats stops the world, which waits until the last cycle
+// has finished (it holds worldsema until after forEachP).
+func pauseGC() int {
+	old := debug.SetGCPercent(-1)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return old
 }
 
 func TestGuestSnapshotGlobals(t *testing.T) {

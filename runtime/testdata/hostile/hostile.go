@@ -105,6 +105,12 @@ func main(mode string, n int) (any, error) {
 			sum += r
 		}
 		return sum, nil
+	case "grow":
+		sink = make([]byte, n<<20)
+		for i := range sink {
+			sink[i] = 1
+		}
+		return len(sink), nil
 	case "fibo":
 		return fibo(n), nil
 	case "state":
