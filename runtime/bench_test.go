@@ -87,7 +87,7 @@ func newInproc(b testing.TB, cache wazero.CompilationCache) *inproc {
 
 func (ip *inproc) instance(b testing.TB) *instance {
 	b.Helper()
-	inst, err := instantiate(context.Background(), ip.rt, ip.p, func(api.MutableGlobal) {})
+	inst, err := instantiate(context.Background(), ip.rt, ip.p, func(api.MutableGlobal) {}, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

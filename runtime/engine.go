@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/runlet/runlet/host"
 	"github.com/runlet/runlet/pdk"
 )
@@ -99,6 +101,10 @@ const (
 type Job struct {
 	Module Module
 	Args   json.RawMessage // a JSON object; empty means {}
+	// Load, when set, is handed to the guest's runlet_load export once per
+	// instance, before the snapshot: an interpreter's script source. It is
+	// part of the program's identity, so each script gets its own snapshot.
+	Load   []byte
 	Limits Limits
 	Mode   Mode
 	// Caller answers state, variable, resource and child-job calls; nil
@@ -177,18 +183,31 @@ func (e *Engine) Start(ctx context.Context) error {
 	return e.err
 }
 
-// Stop kills every worker. Running jobs fail with ErrClosed. Stop is
-// idempotent and safe before Start.
+// Stop ends every worker: idle workers see their connection close and exit
+// on their own; any still running after a second are killed. Running jobs
+// fail. Stop is idempotent and safe before Start.
 func (e *Engine) Stop() {
 	e.stop.Do(func() {
 		close(e.done)
 		e.mu.Lock()
-		defer e.mu.Unlock()
+		procs := make([]*proc, 0, len(e.procs)+1)
 		for p := range e.procs {
-			p.kill()
+			procs = append(procs, p)
 		}
 		if e.spare != nil {
-			e.spare.kill()
+			procs = append(procs, e.spare)
+		}
+		e.mu.Unlock()
+		for _, p := range procs {
+			_ = unix.Shutdown(p.fd, unix.SHUT_WR)
+		}
+		deadline := time.After(time.Second)
+		for _, p := range procs {
+			select {
+			case <-p.exited:
+			case <-deadline:
+			}
+			p.kill()
 		}
 	})
 }
@@ -342,7 +361,7 @@ func (e *Engine) Run(ctx context.Context, job Job) (*Result, error) {
 		e.replace(p)
 		return nil, err
 	}
-	msg := jobMsg{Module: ref, Limits: limits, Args: args}
+	msg := jobMsg{Module: ref, Limits: limits, Args: args, Load: job.Load}
 	if job.Mode == Warm {
 		msg.Warm, msg.WarmRecycle = true, e.cfg.WarmRecycle
 	}

@@ -23,6 +23,7 @@ const (
 	exportRun     = "runlet_run"
 	exportWarmup  = "runlet_warmup"
 	exportReseed  = "runlet_reseed"
+	exportLoad    = "runlet_load"
 	exportABI     = "runlet_abi_v1"
 	exportInitial = "_initialize"
 )
@@ -36,6 +37,7 @@ type program struct {
 	snap      *snapshot
 	idle      *instance // isolated: reset and ready; warm: the warm instance
 	globals   []string  // snapshot global export names
+	load      []byte    // handed to runlet_load before the snapshot
 	lastReset time.Duration
 }
 
@@ -81,10 +83,10 @@ func (s *switchWriter) Write(p []byte) (int, error) {
 // instantiate creates an instance of p. The first instance of a program runs
 // the guest's initialisation and warm-up and becomes the snapshot; later
 // instances start from the snapshot without re-running initialisation.
-func instantiate(ctx context.Context, rt wazero.Runtime, p *program, armStop func(api.MutableGlobal)) (*instance, error) {
+func instantiate(ctx context.Context, rt wazero.Runtime, p *program, armStop func(api.MutableGlobal), stdout, stderr io.Writer) (*instance, error) {
 	alloc := &memoryAllocator{limit: uint64(p.limits.MaxMemory)}
 	ctx = experimental.WithMemoryAllocator(ctx, alloc)
-	inst := &instance{stdout: &switchWriter{}, stderr: &switchWriter{}}
+	inst := &instance{stdout: &switchWriter{w: stdout}, stderr: &switchWriter{w: stderr}}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithStartFunctions().
@@ -136,17 +138,58 @@ func instantiate(ctx context.Context, rt wazero.Runtime, p *program, armStop fun
 	// First instance: initialise under the stop flag (init functions are
 	// user code too), warm up, and snapshot.
 	armStop(g)
-	for _, name := range []string{exportInitial, exportWarmup} {
-		if fn := mod.ExportedFunction(name); fn != nil {
-			if _, err := fn.Call(ctx); err != nil {
-				mod.Close(ctx)
-				return nil, &initError{name: name, err: err, mem: inst.mem}
-			}
+	if fn := mod.ExportedFunction(exportInitial); fn != nil {
+		if _, err := fn.Call(ctx); err != nil {
+			mod.Close(ctx)
+			return nil, &initError{name: exportInitial, err: err, mem: inst.mem}
+		}
+	}
+	if err := inst.loadScript(ctx, p.load); err != nil {
+		mod.Close(ctx)
+		return nil, err
+	}
+	if fn := mod.ExportedFunction(exportWarmup); fn != nil {
+		if _, err := fn.Call(ctx); err != nil {
+			mod.Close(ctx)
+			return nil, &initError{name: exportWarmup, err: err, mem: inst.mem}
 		}
 	}
 	p.snap = inst.snapshot()
 	return inst, nil
 }
+
+// loadScript hands an interpreter its script through runlet_load.
+func (i *instance) loadScript(ctx context.Context, src []byte) error {
+	if len(src) == 0 {
+		return nil
+	}
+	fn := i.mod.ExportedFunction(exportLoad)
+	if fn == nil {
+		return fmt.Errorf("instantiate: module has no %s export but the job carries a script to load", exportLoad)
+	}
+	res, err := i.alloc.Call(ctx, uint64(len(src)))
+	if err != nil {
+		return &initError{name: exportAlloc, err: err, mem: i.mem}
+	}
+	ptr := api.DecodeU32(res[0])
+	if !i.mod.Memory().Write(ptr, src) {
+		return fmt.Errorf("instantiate: guest returned an out-of-range load buffer")
+	}
+	res, err = fn.Call(ctx, uint64(ptr), uint64(len(src)))
+	if err != nil {
+		return &initError{name: exportLoad, err: err, mem: i.mem}
+	}
+	if rc := api.DecodeU32(res[0]); rc != 0 {
+		return &loadError{}
+	}
+	return nil
+}
+
+// loadError is a script the guest's runlet_load refused (a syntax error);
+// the guest reported why with error_set.
+type loadError struct{}
+
+func (loadError) Error() string { return "the script failed to load" }
 
 // initError is a failure while running the guest's initialisation.
 type initError struct {

@@ -59,7 +59,7 @@ func callMode(t *testing.T, inst *instance, args string) string {
 // snapshot's, the released pages read as zero, and globals start over.
 func TestResetShrinksGrownMemory(t *testing.T) {
 	rt, p := hostileProgram(t)
-	inst, err := instantiate(context.Background(), rt, p, func(api.MutableGlobal) {})
+	inst, err := instantiate(context.Background(), rt, p, func(api.MutableGlobal) {}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

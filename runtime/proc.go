@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 	"time"
@@ -42,6 +43,14 @@ func WorkerMain() int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "runlet worker:", err)
 		return 2
+	}
+	// RUNLET_WORKER_CPUPROFILE=prefix writes a CPU profile per worker
+	// (prefix.<pid>) for diagnosis.
+	if prefix := os.Getenv("RUNLET_WORKER_CPUPROFILE"); prefix != "" {
+		if f, err := os.Create(fmt.Sprintf("%s.%d", prefix, os.Getpid())); err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
 	}
 	if err := w.serve(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "runlet worker:", err)

@@ -38,6 +38,7 @@ type jobMsg struct {
 	WarmRecycle int             `json:"warm_recycle,omitempty"`
 	Limits      Limits          `json:"limits"`
 	Args        json.RawMessage `json:"args"`
+	Load        []byte          `json:"load,omitempty"`
 }
 
 type callMsg struct {

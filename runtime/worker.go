@@ -3,6 +3,7 @@ package runtime
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,16 +123,16 @@ func (w *worker) compile(ctx context.Context, ref moduleRef) (wazero.CompiledMod
 	return c, nil
 }
 
-func programKey(ref moduleRef, l Limits) string {
+func programKey(ref moduleRef, l Limits, load []byte) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%d", ref.Hash, l.MaxMemory)
+	fmt.Fprintf(&b, "%s|%d|%x|", ref.Hash, l.MaxMemory, sha256.Sum256(load))
 	env, _ := json.Marshal(l.Env) // sorted keys
 	b.Write(env)
 	return b.String()
 }
 
 func (w *worker) program(ctx context.Context, job *jobMsg) (*program, error) {
-	key := programKey(job.Module, job.Limits)
+	key := programKey(job.Module, job.Limits, job.Load)
 	if p, ok := w.programs[key]; ok {
 		return p, nil
 	}
@@ -146,7 +147,7 @@ func (w *worker) program(ctx context.Context, job *jobMsg) (*program, error) {
 			break
 		}
 	}
-	p := &program{key: key, compiled: c, limits: job.Limits, globals: job.Module.Globals}
+	p := &program{key: key, compiled: c, limits: job.Limits, globals: job.Module.Globals, load: job.Load}
 	w.programs[key] = p
 	return p, nil
 }
@@ -212,20 +213,6 @@ func (w *worker) runJob(ctx context.Context, job *jobMsg) (after func()) {
 		return nil
 	}
 	stats.Reset = p.lastReset
-	inst := p.idle
-	p.idle = nil
-	if inst == nil {
-		stats.Fresh = true
-		inst, err = instantiate(ctx, w.rt, p, st.arm)
-		stats.Prepare = time.Since(start)
-		if err != nil {
-			fired := st.finish()
-			reply(nil, classifyInit(err, fired, job.Limits, logs))
-			return nil
-		}
-	}
-	st.arm(inst.stop)
-
 	hj := &host.Job{
 		Logs:         logs,
 		MaxResult:    job.Limits.MaxResultBytes,
@@ -238,9 +225,24 @@ func (w *worker) runJob(ctx context.Context, job *jobMsg) (after func()) {
 		hj.Fetcher = w.fetcher
 	}
 	stdout, stderr := logs.Stream(host.LevelInfo), logs.Stream(host.LevelError)
+	jctx := host.WithJob(ctx, hj)
+	inst := p.idle
+	p.idle = nil
+	if inst == nil {
+		stats.Fresh = true
+		inst, err = instantiate(jctx, w.rt, p, st.arm, stdout, stderr)
+		stats.Prepare = time.Since(start)
+		if err != nil {
+			fired := st.finish()
+			stdout.Flush()
+			stderr.Flush()
+			reply(nil, classifyInit(err, fired, job.Limits, logs, hj))
+			return nil
+		}
+	}
+	st.arm(inst.stop)
 	inst.stdout.set(stdout)
 	inst.stderr.set(stderr)
-	jctx := host.WithJob(ctx, hj)
 
 	runStart := time.Now()
 	rc, callErr := inst.call(jctx, job.Args)
@@ -290,7 +292,7 @@ func (w *worker) runJob(ctx context.Context, job *jobMsg) (after func()) {
 		} else {
 			inst.close(ctx)
 			// Prepare the replacement now, between jobs.
-			if ni, err := instantiate(ctx, w.rt, p, func(api.MutableGlobal) {}); err == nil {
+			if ni, err := instantiate(ctx, w.rt, p, func(api.MutableGlobal) {}, nil, nil); err == nil {
 				p.idle = ni
 			}
 		}
@@ -332,10 +334,17 @@ func classifyTrap(err error, stopped, oom bool, lim *host.LimitError, l Limits, 
 	return &wireError{Kind: "trap", Message: err.Error()}
 }
 
-func classifyInit(err error, stopped bool, l Limits, logs *host.Logs) *wireError {
+func classifyInit(err error, stopped bool, l Limits, logs *host.Logs, hj *host.Job) *wireError {
 	var ie *initError
 	var oomErr *OutOfMemoryError
+	var le *loadError
 	switch {
+	case errors.As(err, &le):
+		var f pdk.Failure
+		if json.Unmarshal(hj.Failure(), &f) != nil || f.Message == "" {
+			f.Message = le.Error()
+		}
+		return &wireError{Kind: "script", Message: f.Message, Stack: f.Stack}
 	case errors.As(err, &oomErr):
 		return &wireError{Kind: "oom", Message: err.Error(), Limit: l.MaxMemory}
 	case errors.As(err, &ie):
