@@ -3,7 +3,6 @@ package pdk
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand"
 	"runtime/debug"
 	"strings"
 )
@@ -13,7 +12,8 @@ import (
 type Entry func(args []byte) (any, error)
 
 var (
-	entry       Entry
+	entry Entry
+	//lint:ignore U1000 read by the wasip1 ABI (runlet_warmup)
 	entryWarmup func()
 )
 
@@ -83,27 +83,3 @@ func userStack(stack []byte) string {
 	}
 	return strings.Join(out, "\n")
 }
-
-// warmup runs the lazy initialisation a typical job triggers (reflection
-// caches of encoding/json, fmt's printer pool) so the host can snapshot an
-// instance that has already paid for it.
-func warmup() {
-	var v struct {
-		A int              `json:"a"`
-		B []string         `json:"b"`
-		C map[string]any   `json:"c"`
-		D *json.RawMessage `json:"d"`
-	}
-	_ = json.Unmarshal([]byte(`{"a":1,"b":["x"],"c":{"k":1.5,"l":[true,null]},"d":{}}`), &v)
-	_, _ = json.Marshal(v)
-	_ = fmt.Sprintf("%v %d %s", v, 1, "x")
-	reseed()
-	if entryWarmup != nil {
-		entryWarmup()
-	}
-}
-
-// reseed gives math/rand's global source fresh randomness. The host calls
-// it (export runlet_reseed) after restoring a snapshot, so jobs that start
-// from the same memory image still draw different sequences.
-func reseed() { rand.Seed(rand.Int63() ^ int64(seed())) }

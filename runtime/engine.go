@@ -311,7 +311,7 @@ func (e *Engine) Preload(ctx context.Context, mod Module) error {
 	if err := e.Start(ctx); err != nil {
 		return err
 	}
-	ref := moduleRef{Hash: mod.Hash, Path: mod.Path, Globals: mod.Globals}
+	ref := moduleRef(mod)
 	var taken []*proc
 	defer func() {
 		for _, p := range taken {
@@ -356,7 +356,7 @@ func (e *Engine) Run(ctx context.Context, job Job) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	ref := moduleRef{Hash: job.Module.Hash, Path: job.Module.Path, Globals: job.Module.Globals}
+	ref := moduleRef(job.Module)
 	if err := p.load(ctx, ref, e.cfg.CompileTimeout); err != nil {
 		e.replace(p)
 		return nil, err

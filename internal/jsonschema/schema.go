@@ -45,13 +45,3 @@ type Schema struct {
 	Nullable             bool               `json:"nullable,omitempty"`
 	AdditionalProperties *bool              `json:"additionalProperties,omitempty"`
 }
-
-// isRequired reports whether name is listed in s.Required.
-func (s *Schema) isRequired(name string) bool {
-	for _, r := range s.Required {
-		if r == name {
-			return true
-		}
-	}
-	return false
-}
