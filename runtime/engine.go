@@ -361,10 +361,7 @@ func (e *Engine) Run(ctx context.Context, job Job) (*Result, error) {
 		e.replace(p)
 		return nil, err
 	}
-	msg := jobMsg{Module: ref, Limits: limits, Args: args, Load: job.Load}
-	if job.Mode == Warm {
-		msg.Warm, msg.WarmRecycle = true, e.cfg.WarmRecycle
-	}
+	msg := jobMsg{Module: ref, Limits: limits, Args: args, Load: job.Load, WarmRecycle: e.cfg.WarmRecycle, Warm: job.Mode == Warm}
 	res, err, healthy := e.exchange(ctx, p, &msg, job.Caller)
 	if healthy {
 		e.release(p)
@@ -377,7 +374,11 @@ func (e *Engine) Run(ctx context.Context, job Job) (*Result, error) {
 // exchange sends the job and serves the worker's host calls until it is
 // done. healthy is false when the worker had to be killed.
 func (e *Engine) exchange(ctx context.Context, p *proc, msg *jobMsg, caller host.Caller) (*Result, error, bool) {
-	if err := writeFrame(p.conn, frameJob, msg); err != nil {
+	id, err := p.register(msg)
+	if err == nil {
+		err = writeRaw(p.conn, frameJob, encodeJob(id, msg.Warm, msg.Args))
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrWorkerLost, err), false
 	}
 	// Past the hard deadline, or when ctx ends, the worker is killed; that
@@ -434,8 +435,8 @@ func (e *Engine) exchange(ctx context.Context, p *proc, msg *jobMsg, caller host
 				return nil, fmt.Errorf("%w: %v", ErrWorkerLost, err), false
 			}
 		case frameDone:
-			var d doneMsg
-			if err := json.Unmarshal(payload, &d); err != nil {
+			d, err := decodeDone(payload)
+			if err != nil {
 				return nil, fmt.Errorf("%w: bad reply: %v", ErrWorkerLost, err), false
 			}
 			res := &Result{Output: d.Result, Logs: d.Logs, Stats: d.Stats}

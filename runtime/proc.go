@@ -3,6 +3,8 @@ package runtime
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -66,7 +68,8 @@ type proc struct {
 	fd     int
 	in     *frameReader
 	loaded map[string]bool
-	exited chan struct{} // closed when the process was reaped
+	progs  map[string]uint32 // programs registered with this worker, by key
+	exited chan struct{}     // closed when the process was reaped
 	state  *os.ProcessState
 	once   sync.Once
 }
@@ -93,7 +96,7 @@ func (e *Engine) spawn() (*proc, error) {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	child.Close()
-	p := &proc{cmd: cmd, conn: conn, fd: fds[0], in: &frameReader{r: bufio.NewReaderSize(conn, 64<<10)}, loaded: map[string]bool{}, exited: make(chan struct{})}
+	p := &proc{cmd: cmd, conn: conn, fd: fds[0], in: &frameReader{r: bufio.NewReaderSize(conn, 64<<10)}, loaded: map[string]bool{}, progs: map[string]uint32{}, exited: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		p.state = cmd.ProcessState
@@ -153,4 +156,23 @@ func (p *proc) load(ctx context.Context, ref moduleRef, timeout time.Duration) e
 	}
 	p.loaded[ref.Hash] = true
 	return nil
+}
+
+// register makes sure the worker knows msg's program and returns its id.
+func (p *proc) register(msg *jobMsg) (uint32, error) {
+	lim, err := json.Marshal(msg.Limits)
+	if err != nil {
+		return 0, err
+	}
+	key := fmt.Sprintf("%s|%d|%x|%s", msg.Module.Hash, msg.WarmRecycle, sha256.Sum256(msg.Load), lim)
+	if id, ok := p.progs[key]; ok {
+		return id, nil
+	}
+	id := uint32(len(p.progs) + 1)
+	pm := programMsg{ID: id, Module: msg.Module, WarmRecycle: msg.WarmRecycle, Limits: msg.Limits, Load: msg.Load}
+	if err := writeFrame(p.conn, frameProgram, pm); err != nil {
+		return 0, err
+	}
+	p.progs[key] = id
+	return id, nil
 }

@@ -15,10 +15,11 @@ import (
 // [u32 big-endian length of kind+payload][u8 kind][payload]. Payloads are JSON.
 const (
 	frameReady     = 'R' // worker → engine: ready to take jobs
-	frameJob       = 'J' // engine → worker: jobMsg
+	frameProgram   = 'G' // engine → worker: programMsg (JSON), once per program and worker
+	frameJob       = 'J' // engine → worker: binary [u32 program id][u8 warm][args JSON]
 	frameCall      = 'C' // worker → engine: callMsg (a host call needing the engine)
 	frameCallReply = 'A' // engine → worker: callReply
-	frameDone      = 'D' // worker → engine: doneMsg
+	frameDone      = 'D' // worker → engine: doneMsg, binary (see encodeDone)
 	frameLoad      = 'P' // engine → worker: moduleRef to compile before jobs use it
 	frameLoaded    = 'L' // worker → engine: compiled; the payload is an error message or empty
 )
@@ -39,6 +40,104 @@ type jobMsg struct {
 	Limits      Limits          `json:"limits"`
 	Args        json.RawMessage `json:"args"`
 	Load        []byte          `json:"load,omitempty"`
+	key         string          // worker side: programKey of the above
+}
+
+// programMsg registers what every job of one program shares: the module,
+// limits and script to load. Jobs then name the program by id.
+type programMsg struct {
+	ID          uint32    `json:"id"`
+	Module      moduleRef `json:"module"`
+	WarmRecycle int       `json:"warm_recycle,omitempty"`
+	Limits      Limits    `json:"limits"`
+	Load        []byte    `json:"load,omitempty"`
+}
+
+func encodeJob(id uint32, warm bool, args []byte) []byte {
+	b := make([]byte, 5, 5+len(args))
+	binary.BigEndian.PutUint32(b, id)
+	if warm {
+		b[4] = 1
+	}
+	return append(b, args...)
+}
+
+func decodeJob(p []byte) (id uint32, warm bool, args []byte, err error) {
+	if len(p) < 5 {
+		return 0, false, nil, fmt.Errorf("runtime: short job frame")
+	}
+	return binary.BigEndian.Uint32(p), p[4] == 1, p[5:], nil
+}
+
+// encodeDone lays a doneMsg out as [u64 prepare][u64 run][u64 reset]
+// [u8 fresh][u32 len][result][u32 len][error JSON][logs JSON to the end].
+// The common case — a result, no error, few logs — needs no JSON encoding
+// of the envelope.
+func encodeDone(d *doneMsg) ([]byte, error) {
+	var errJSON, logsJSON []byte
+	var err error
+	if d.Error != nil {
+		if errJSON, err = json.Marshal(d.Error); err != nil {
+			return nil, err
+		}
+	}
+	if len(d.Logs) > 0 {
+		if logsJSON, err = json.Marshal(d.Logs); err != nil {
+			return nil, err
+		}
+	}
+	b := make([]byte, 0, 33+len(d.Result)+4+len(errJSON)+len(logsJSON))
+	b = binary.BigEndian.AppendUint64(b, uint64(d.Stats.Prepare))
+	b = binary.BigEndian.AppendUint64(b, uint64(d.Stats.Run))
+	b = binary.BigEndian.AppendUint64(b, uint64(d.Stats.Reset))
+	fresh := byte(0)
+	if d.Stats.Fresh {
+		fresh = 1
+	}
+	b = append(b, fresh)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(d.Result)))
+	b = append(b, d.Result...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(errJSON)))
+	b = append(b, errJSON...)
+	return append(b, logsJSON...), nil
+}
+
+func decodeDone(p []byte) (*doneMsg, error) {
+	bad := fmt.Errorf("runtime: malformed done frame")
+	if len(p) < 29 {
+		return nil, bad
+	}
+	d := &doneMsg{Stats: Stats{
+		Prepare: time.Duration(binary.BigEndian.Uint64(p)),
+		Run:     time.Duration(binary.BigEndian.Uint64(p[8:])),
+		Reset:   time.Duration(binary.BigEndian.Uint64(p[16:])),
+		Fresh:   p[24] == 1,
+	}}
+	p = p[25:]
+	n := binary.BigEndian.Uint32(p)
+	if uint64(len(p)) < 4+uint64(n)+4 {
+		return nil, bad
+	}
+	if n > 0 {
+		d.Result = json.RawMessage(p[4 : 4+n])
+	}
+	p = p[4+n:]
+	n = binary.BigEndian.Uint32(p)
+	if uint64(len(p)) < 4+uint64(n) {
+		return nil, bad
+	}
+	if n > 0 {
+		d.Error = &wireError{}
+		if err := json.Unmarshal(p[4:4+n], d.Error); err != nil {
+			return nil, bad
+		}
+	}
+	if logs := p[4+n:]; len(logs) > 0 {
+		if err := json.Unmarshal(logs, &d.Logs); err != nil {
+			return nil, bad
+		}
+	}
+	return d, nil
 }
 
 type callMsg struct {

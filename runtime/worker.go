@@ -30,6 +30,7 @@ type worker struct {
 	rt       wazero.Runtime
 	programs map[string]*program
 	compiled map[string]wazero.CompiledModule
+	defs     map[uint32]*jobMsg // registered programs, by the engine's id
 	in       *frameReader
 	out      io.Writer
 	fetcher  *fetch.Fetcher
@@ -60,6 +61,7 @@ func newWorker(ctx context.Context, cacheDir string, in io.Reader, out io.Writer
 		rt:       rt,
 		programs: map[string]*program{},
 		compiled: map[string]wazero.CompiledModule{},
+		defs:     map[uint32]*jobMsg{},
 		in:       &frameReader{r: bufio.NewReaderSize(in, 64<<10)},
 		out:      out,
 		fetcher:  fetch.New(fetch.Limits{}),
@@ -80,11 +82,24 @@ func (w *worker) serve(ctx context.Context) error {
 			return err
 		}
 		switch kind {
-		case frameJob:
-			var job jobMsg
-			if err := json.Unmarshal(payload, &job); err != nil {
-				return fmt.Errorf("decode job: %w", err)
+		case frameProgram:
+			var pm programMsg
+			if err := json.Unmarshal(payload, &pm); err != nil {
+				return fmt.Errorf("decode program: %w", err)
 			}
+			w.defs[pm.ID] = &jobMsg{Module: pm.Module, WarmRecycle: pm.WarmRecycle, Limits: pm.Limits, Load: pm.Load,
+				key: programKey(pm.Module, pm.Limits, pm.Load)}
+		case frameJob:
+			id, warm, args, err := decodeJob(payload)
+			if err != nil {
+				return err
+			}
+			def, ok := w.defs[id]
+			if !ok {
+				return fmt.Errorf("job for unknown program %d", id)
+			}
+			job := *def
+			job.Warm, job.Args = warm, args
 			after := w.runJob(ctx, &job)
 			if after != nil {
 				after()
@@ -132,7 +147,7 @@ func programKey(ref moduleRef, l Limits, load []byte) string {
 }
 
 func (w *worker) program(ctx context.Context, job *jobMsg) (*program, error) {
-	key := programKey(job.Module, job.Limits, job.Load)
+	key := job.key
 	if p, ok := w.programs[key]; ok {
 		return p, nil
 	}
@@ -204,7 +219,11 @@ func (w *worker) runJob(ctx context.Context, job *jobMsg) (after func()) {
 	logs := host.NewLogs(job.Limits.MaxLogBytes, st.fire)
 	st.timer = time.AfterFunc(job.Limits.Timeout, st.fire)
 	reply := func(res []byte, werr *wireError) {
-		_ = writeFrame(w.out, frameDone, doneMsg{Result: res, Error: werr, Logs: logs.Lines(), Stats: stats})
+		b, err := encodeDone(&doneMsg{Result: res, Error: werr, Logs: logs.Lines(), Stats: stats})
+		if err != nil {
+			b, _ = encodeDone(&doneMsg{Error: &wireError{Kind: "internal", Message: err.Error()}, Stats: stats})
+		}
+		_ = writeRaw(w.out, frameDone, b)
 	}
 	p, err := w.program(ctx, job)
 	if err != nil {
