@@ -35,4 +35,15 @@
 // are listed as the Op constants; a newer ABI adds operations, never changes
 // the meaning of an existing one. Guest stdout and stderr (fd 1 and 2) are
 // captured by the host as log lines at info and error level.
+//
+// # Isolation and randomness
+//
+// In runlet's default isolated mode every job starts from the same
+// post-initialisation memory image of the script. Package-level variables
+// therefore start fresh for every job. math/rand (v1) is reseeded per job
+// from the host's randomness; math/rand/v2's top-level functions and map
+// iteration order come from the Go runtime's internal state, which is part
+// of the image, and can repeat between jobs started from one image. Use
+// crypto/rand for anything that must be unpredictable: it asks the host on
+// every call.
 package pdk

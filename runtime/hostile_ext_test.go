@@ -231,6 +231,21 @@ func TestIsolatedModeDoesNotLeakGlobals(t *testing.T) {
 	}
 }
 
+func TestIsolatedJobsDrawFreshRandomness(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for range 4 {
+		res, err := run(t, "rand", 0, runtime.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[string(res.Output)] {
+			t.Fatalf("math/rand repeated %s across isolated jobs", res.Output)
+		}
+		seen[string(res.Output)] = true
+	}
+}
+
 func TestWarmModeKeepsState(t *testing.T) {
 	t.Parallel()
 	mod := buildModule(t, hostileScript)

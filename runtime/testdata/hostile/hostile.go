@@ -5,6 +5,7 @@ package inner
 import (
 	"errors"
 	"fmt"
+	"math/rand"
 	"net"
 	"os"
 	"strings"
@@ -105,6 +106,8 @@ func main(mode string, n int) (any, error) {
 			sum += r
 		}
 		return sum, nil
+	case "rand":
+		return rand.Int63(), nil
 	case "grow":
 		sink = make([]byte, n<<20)
 		for i := range sink {
