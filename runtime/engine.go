@@ -262,6 +262,17 @@ func (e *Engine) release(p *proc) {
 	e.slots <- struct{}{}
 }
 
+// releaseOrReplace returns p to the pool after a module error (the worker
+// answered) and replaces it after anything else.
+func (e *Engine) releaseOrReplace(p *proc, err error) {
+	var me *ModuleError
+	if errors.As(err, &me) {
+		e.release(p)
+		return
+	}
+	e.replace(p)
+}
+
 // replace discards a killed worker and puts a new one in its slot.
 func (e *Engine) replace(dead *proc) {
 	dead.kill()
@@ -329,7 +340,7 @@ func (e *Engine) Preload(ctx context.Context, mod Module) error {
 		e.idle = e.idle[:len(e.idle)-1]
 		e.mu.Unlock()
 		if err := p.load(ctx, ref, e.cfg.CompileTimeout); err != nil {
-			e.replace(p)
+			e.releaseOrReplace(p, err)
 			return err
 		}
 		taken = append(taken, p)
@@ -358,7 +369,7 @@ func (e *Engine) Run(ctx context.Context, job Job) (*Result, error) {
 	}
 	ref := moduleRef(job.Module)
 	if err := p.load(ctx, ref, e.cfg.CompileTimeout); err != nil {
-		e.replace(p)
+		e.releaseOrReplace(p, err)
 		return nil, err
 	}
 	msg := jobMsg{Module: ref, Limits: limits, Args: args, Load: job.Load, WarmRecycle: e.cfg.WarmRecycle, Warm: job.Mode == Warm}

@@ -63,6 +63,13 @@ func (e *ExitError) Error() string { return fmt.Sprintf("exit: script exited wit
 // memory: "result", "logs" or "host calls".
 type LimitError = host.LimitError
 
+// ModuleError is a module the engine could not compile or load.
+type ModuleError struct {
+	Message string
+}
+
+func (e *ModuleError) Error() string { return "module: " + e.Message }
+
 // TrapError is a guest that crashed in a way it could not report itself
 // (a Wasm trap other than a stop or an out-of-memory abort).
 type TrapError struct {

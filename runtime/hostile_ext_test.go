@@ -470,3 +470,20 @@ func TestWindmillClientDropIn(t *testing.T) {
 		}
 	}
 }
+
+func TestBadModuleKeepsWorker(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, 1, false)
+	dir := t.TempDir()
+	bad := runtime.Module{Hash: "0000", Path: dir + "/missing.wasm"}
+	_, err := e.Run(context.Background(), runtime.Job{Module: bad})
+	var me *runtime.ModuleError
+	if !errors.As(err, &me) {
+		t.Fatalf("err = %v, want a ModuleError", err)
+	}
+	mod := buildModule(t, hostileScript)
+	res, err := e.Run(context.Background(), runtime.Job{Module: mod, Args: args(t, "mode", "fibo", "n", 10)})
+	if err != nil || string(res.Output) != "55" {
+		t.Fatalf("after a bad module: %v %v", err, res)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -152,7 +151,8 @@ func (p *proc) load(ctx context.Context, ref moduleRef, timeout time.Duration) e
 		return fmt.Errorf("load module: unexpected frame %q", kind)
 	}
 	if len(payload) > 0 {
-		return errors.New(string(payload))
+		// The worker is fine; the module is not.
+		return &ModuleError{Message: string(payload)}
 	}
 	p.loaded[ref.Hash] = true
 	return nil
