@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -485,5 +487,37 @@ func TestBadModuleKeepsWorker(t *testing.T) {
 	res, err := e.Run(context.Background(), runtime.Job{Module: mod, Args: args(t, "mode", "fibo", "n", 10)})
 	if err != nil || string(res.Output) != "55" {
 		t.Fatalf("after a bad module: %v %v", err, res)
+	}
+}
+
+func TestHTTPThroughHost(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "pong") }))
+	t.Cleanup(srv.Close)
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	tests := []struct {
+		name   string
+		limits runtime.Limits
+		want   string
+	}{
+		{"allowed host and private networks", runtime.Limits{AllowedHosts: []string{"127.0.0.1"}, AllowPrivate: true}, ""},
+		{"loopback refused without the operator's override", runtime.Limits{AllowedHosts: []string{"127.0.0.1"}}, "loopback"},
+		{"host not on the allow-list", runtime.Limits{AllowedHosts: []string{"api.example.com"}, AllowPrivate: true}, "allow-list"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := run(t, "http", port, tt.limits)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("err = %v", err)
+				}
+				return
+			}
+			var se *runtime.ScriptError
+			if !errors.As(err, &se) || !strings.Contains(se.Message, tt.want) {
+				t.Fatalf("err = %v, want a refusal mentioning %q", err, tt.want)
+			}
+		})
 	}
 }
