@@ -33,9 +33,19 @@ func (g *gcPacer) between() {
 	if allocs < g.target {
 		return
 	}
-	goruntime.GC()
+	settleGC()
 	var live [1]metrics.Sample
 	live[0].Name = "/gc/heap/live:bytes"
 	metrics.Read(live[:])
 	g.target = allocs + max(gcFloor, live[0].Value.Uint64())
+}
+
+// settleGC collects and makes sure no collection is still in flight when
+// the next guest starts: runtime.GC can return while the cycle's last
+// stop-the-world step is pending; ReadMemStats stops the world itself, so it
+// returns only after that step.
+func settleGC() {
+	goruntime.GC()
+	var ms goruntime.MemStats
+	goruntime.ReadMemStats(&ms)
 }

@@ -12,6 +12,10 @@ import (
 	"github.com/runlet/runlet/runtime/internal/wasmrewrite"
 )
 
+// rewriterVersion names the rewriter's output format (v2: stop checks on
+// backward branches).
+const rewriterVersion = "wasmrewrite-v2"
+
 // Module is a guest module prepared for the engine: rewritten for the stop
 // flag and snapshots, and stored on disk by its content hash.
 type Module struct {
@@ -24,7 +28,8 @@ type Module struct {
 // stores it in dir as <hash>.wasm with a <hash>.json description. Preparing
 // the same module again returns the stored one.
 func Prepare(dir string, wasm []byte) (Module, error) {
-	src := sha256.Sum256(wasm)
+	// The key covers the rewriter's version: a new rewriter re-prepares.
+	src := sha256.Sum256(append([]byte(rewriterVersion+"\x00"), wasm...))
 	srcKey := hex.EncodeToString(src[:16])
 	meta := filepath.Join(dir, "src-"+srcKey+".json")
 	if b, err := os.ReadFile(meta); err == nil {

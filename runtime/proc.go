@@ -39,6 +39,7 @@ func WorkerMain() int {
 	// code (it has no safe points), so the worker collects only between
 	// jobs; see gcPacer.
 	debug.SetGCPercent(-1)
+	settleGC()
 	ctx := context.Background()
 	w, err := newWorker(ctx, os.Getenv(envWorkerCache), conn, conn)
 	if err != nil {

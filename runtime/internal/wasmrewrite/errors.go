@@ -10,7 +10,8 @@ import (
 var (
 	// ErrMalformed is wrapped by every error caused by input that is not a
 	// well-formed WebAssembly binary (bad magic, truncation, bad LEB128,
-	// section overruns, sections out of order, ...).
+	// section overruns, sections out of order, a branch to a label that
+	// does not exist, ...).
 	ErrMalformed = errors.New("malformed module")
 
 	// ErrUnsupported is wrapped by errors for well-formed input the rewriter
