@@ -16,6 +16,7 @@ import (
 
 	"github.com/runlet/runlet/host"
 	"github.com/runlet/runlet/pdk"
+	"github.com/runlet/runlet/plugins/quickjs"
 	"github.com/runlet/runlet/runtime"
 )
 
@@ -519,5 +520,49 @@ func TestHTTPThroughHost(t *testing.T) {
 				t.Fatalf("err = %v, want a refusal mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestInterpreterScriptThroughEngine runs the QuickJS plugin as an
+// interpreter guest: the script arrives through Job.Load, is compiled once
+// per instance before the snapshot, and isolated jobs never see an earlier
+// job's globals.
+func TestInterpreterScriptThroughEngine(t *testing.T) {
+	t.Parallel()
+	mod, err := runtime.Prepare(t.TempDir(), quickjs.Wasm)
+	if err != nil {
+		t.Fatalf("prepare quickjs: %v", err)
+	}
+	e := newEngine(t, 1, false)
+	src := []byte(`let calls = 0;
+export async function main(a, b) {
+  calls++;
+  console.log("adding", a, b);
+  return { sum: a + b, calls };
+}`)
+	for i := range 3 {
+		res, err := e.Run(context.Background(), runtime.Job{Module: mod, Load: src, Args: []byte(`{"args":[2,3]}`)})
+		if err != nil {
+			t.Fatalf("job %d: %v", i, err)
+		}
+		if string(res.Output) != `{"sum":5,"calls":1}` {
+			t.Fatalf("job %d: %s (a global leaked between isolated jobs?)", i, res.Output)
+		}
+		if len(res.Logs) != 1 || res.Logs[0].Text != "adding 2 3" {
+			t.Fatalf("logs: %+v", res.Logs)
+		}
+	}
+	// A spinning script is stopped by the same soft stop as a Go guest.
+	spin := []byte(`export function main() { for (;;) {} }`)
+	_, err = e.Run(context.Background(), runtime.Job{Module: mod, Load: spin, Limits: runtime.Limits{Timeout: time.Second}})
+	var te *runtime.TimeoutError
+	if !errors.As(err, &te) || te.Hard {
+		t.Fatalf("spin: err = %v, want a soft timeout", err)
+	}
+	// A syntax error is reported as a script error.
+	_, err = e.Run(context.Background(), runtime.Job{Module: mod, Load: []byte(`export function main( {`)})
+	var se *runtime.ScriptError
+	if !errors.As(err, &se) {
+		t.Fatalf("syntax error: err = %v", err)
 	}
 }

@@ -118,7 +118,90 @@ static JSValue js_math_random(JSContext *c, JSValueConst this_val, int argc,
 }
 
 /* ---------------------------------------------------------------------- */
+/* DynBuf with a realloc that frees on size 0: dbuf_free relies on that,
+   and wasi-libc's dlmalloc returns a minimal chunk for realloc(p, 0)
+   instead (a 16-byte leak per buffer with dbuf_init's default). */
+
+static void *glue_realloc(void *opaque, void *ptr, size_t size)
+{
+    if (size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, size);
+}
+
+static void buf_init(DynBuf *b)
+{
+    dbuf_init2(b, NULL, glue_realloc);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Reporting */
+
+/* Stack traces keep their first lines only (a stack overflow has
+   thousands of identical frames). */
+#define MAX_STACK_LINES 50
+
+/* stack (consumed) cut after MAX_STACK_LINES lines, with a line saying how
+   many were dropped. */
+static JSValue trim_stack(JSValue stack)
+{
+    const char *p;
+    size_t n, i, cut = 0;
+    int lines = 0, more = 0;
+    JSValue out;
+    char tail[64];
+    DynBuf b;
+
+    p = JS_ToCStringLen(ctx, &n, stack);
+    if (!p) {
+        JS_FreeValue(ctx, JS_GetException(ctx));
+        return stack;
+    }
+    for(i = 0; i < n; i++) {
+        if (p[i] != '\n')
+            continue;
+        if (lines < MAX_STACK_LINES) {
+            if (++lines == MAX_STACK_LINES)
+                cut = i + 1;
+        } else {
+            more++;
+        }
+    }
+    if (more == 0) {
+        JS_FreeCString(ctx, p);
+        return stack;
+    }
+    buf_init(&b);
+    dbuf_put(&b, (const uint8_t *)p, cut);
+    snprintf(tail, sizeof(tail), "    ... %d more\n", more);
+    dbuf_putstr(&b, tail);
+    out = b.error ? JS_DupValue(ctx, stack) : JS_NewStringLen(ctx, (const char *)b.buf, b.size);
+    dbuf_free(&b);
+    JS_FreeCString(ctx, p);
+    JS_FreeValue(ctx, stack);
+    return out;
+}
+
+/* String(obj[prop]), or def when that is undefined or throws (the
+   exception is dropped). */
+static JSValue string_prop(JSValueConst obj, const char *prop, const char *def)
+{
+    JSValue v = JS_GetPropertyStr(ctx, obj, prop), s;
+    if (JS_IsUndefined(v) || JS_IsException(v)) {
+        if (JS_IsException(v))
+            JS_FreeValue(ctx, JS_GetException(ctx));
+        return def ? JS_NewString(ctx, def) : JS_UNDEFINED;
+    }
+    s = JS_ToString(ctx, v);
+    JS_FreeValue(ctx, v);
+    if (JS_IsException(s)) {
+        JS_FreeValue(ctx, JS_GetException(ctx));
+        return def ? JS_NewString(ctx, def) : JS_UNDEFINED;
+    }
+    return s;
+}
 
 /* The error document of a failed job or load: {"name","message","stack"}
    built from exc (consumed). */
@@ -130,19 +213,11 @@ static void report_exception(JSValue exc)
     size_t n;
 
     if (JS_IsError(ctx, exc)) {
-        JSValue name = JS_GetPropertyStr(ctx, exc, "name");
-        JSValue msg = JS_GetPropertyStr(ctx, exc, "message");
-        JSValue stack = JS_GetPropertyStr(ctx, exc, "stack");
-        JS_SetPropertyStr(ctx, doc, "name",
-                          JS_IsString(name) ? name : JS_NewString(ctx, "Error"));
-        if (!JS_IsString(name))
-            JS_FreeValue(ctx, name);
-        JS_SetPropertyStr(ctx, doc, "message", JS_ToString(ctx, msg));
-        JS_FreeValue(ctx, msg);
+        JSValue stack = string_prop(exc, "stack", NULL);
+        JS_SetPropertyStr(ctx, doc, "name", string_prop(exc, "name", "Error"));
+        JS_SetPropertyStr(ctx, doc, "message", string_prop(exc, "message", ""));
         if (JS_IsString(stack))
-            JS_SetPropertyStr(ctx, doc, "stack", stack);
-        else
-            JS_FreeValue(ctx, stack);
+            JS_SetPropertyStr(ctx, doc, "stack", trim_stack(stack));
     } else {
         /* a thrown non-Error: its JSON form if it has one, else String(v) */
         JSValue msg = JS_UNDEFINED;
@@ -212,6 +287,8 @@ static void console_append(DynBuf *b, JSValueConst v)
 
     if (JS_IsError(ctx, v)) {
         JSValue stack = JS_GetPropertyStr(ctx, v, "stack");
+        if (JS_IsString(stack))
+            stack = trim_stack(stack);
         s = JS_ToString(ctx, v);
         if (!JS_IsException(s) && JS_IsString(stack)) {
             p = JS_ToCStringLen(ctx, &n, s);
@@ -243,11 +320,11 @@ static void console_append(DynBuf *b, JSValueConst v)
     }
     if (JS_IsUndefined(s)) {
         if (JS_IsSymbol(v)) {
-            JSValue args[1] = { JS_DupValue(ctx, v) };
-            JSValue str = JS_GetPropertyStr(ctx, JS_GetGlobalObject(ctx), "String");
-            s = JS_Call(ctx, str, JS_UNDEFINED, 1, args);
+            JSValue global = JS_GetGlobalObject(ctx);
+            JSValue str = JS_GetPropertyStr(ctx, global, "String");
+            s = JS_Call(ctx, str, JS_UNDEFINED, 1, &v);
             JS_FreeValue(ctx, str);
-            JS_FreeValue(ctx, args[0]);
+            JS_FreeValue(ctx, global);
         } else {
             s = JS_ToString(ctx, v);
         }
@@ -271,7 +348,7 @@ static JSValue js_console(JSContext *c, JSValueConst this_val, int argc,
     DynBuf b;
     int i;
 
-    dbuf_init(&b);
+    buf_init(&b);
     for(i = 0; i < argc; i++) {
         if (i > 0)
             dbuf_putc(&b, ' ');
@@ -355,8 +432,10 @@ static JSValue host_op(JSContext *c, uint32_t op, const char *what, JSValue req,
     status = (uint32_t)(r >> 32);
     n = (uint32_t)r;
     resp = malloc((size_t)n + 1);
-    if (!resp)
-        return settled_promise(c, JS_ThrowOutOfMemory(c), TRUE) /* unreachable value */;
+    if (!resp) {
+        JS_ThrowOutOfMemory(c);
+        return rejected_with_exception(c);
+    }
     if (n > 0)
         host_recv(resp);
     resp[n] = '\0';
@@ -541,6 +620,8 @@ static const char *input(uint32_t ptr, uint32_t len, BOOL *owned)
 {
     char *p = (char *)(uintptr_t)ptr;
     *owned = FALSE;
+    if (!p && len > 0)
+        return NULL; /* runlet_alloc failed */
     if (inbuf && p == inbuf && (size_t)len < inbuf_cap) {
         inbuf[len] = '\0';
         return inbuf;
@@ -578,8 +659,14 @@ EXPORT("runlet_load") uint32_t runlet_load(uint32_t ptr, uint32_t len)
     }
     mod = JS_Eval(ctx, src, len, SCRIPT_NAME,
                   JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
-    if (owned)
+    if (owned) {
         free((void *)src);
+    } else if (src == inbuf) {
+        /* the source is compiled: give its buffer back to the heap */
+        free(inbuf);
+        inbuf = NULL;
+        inbuf_cap = 0;
+    }
     if (JS_IsException(mod)) {
         report_exception(JS_GetException(ctx));
         return 1;
@@ -620,11 +707,14 @@ EXPORT("runlet_load") uint32_t runlet_load(uint32_t ptr, uint32_t len)
 /* Settlement of main's promise, recorded by the then-callbacks. */
 static int settled;        /* 0 pending, 1 fulfilled, 2 rejected */
 static JSValue settled_value;
+/* Each run's callbacks carry the run's id, so that callbacks a thenable
+   kept from an earlier run cannot settle a later one. */
+static uint32_t settle_id;
 
 static JSValue js_settle(JSContext *c, JSValueConst this_val, int argc,
-                         JSValueConst *argv, int magic)
+                         JSValueConst *argv, int magic, JSValue *data)
 {
-    if (settled == 0) {
+    if (settled == 0 && (uint32_t)JS_VALUE_GET_INT(data[0]) == settle_id) {
         settled = magic;
         settled_value = JS_DupValue(c, argc > 0 ? argv[0] : JS_UNDEFINED);
     }
@@ -666,7 +756,9 @@ static JSValue call_main(JSValueConst args)
 
     if (!JS_IsUndefined(args)) {
         JSValue l = JS_GetPropertyStr(ctx, args, "length");
-        if (JS_ToInt64Free(ctx, &n, l))
+        int r = JS_ToInt64(ctx, &n, l);
+        JS_FreeValue(ctx, l);
+        if (r)
             return JS_EXCEPTION;
         if (n > 65535)
             return JS_ThrowRangeError(ctx, "runlet: too many arguments");
@@ -689,11 +781,12 @@ static JSValue call_main(JSValueConst args)
         return JS_EXCEPTION;
     }
     if (JS_IsFunction(ctx, then)) {
-        JSValue cb[2], r;
+        JSValue cb[2], r, id;
         settled = 0;
         settled_value = JS_UNDEFINED;
-        cb[0] = JS_NewCFunctionMagic(ctx, js_settle, "", 1, JS_CFUNC_generic_magic, 1);
-        cb[1] = JS_NewCFunctionMagic(ctx, js_settle, "", 1, JS_CFUNC_generic_magic, 2);
+        id = JS_NewInt32(ctx, (int32_t)++settle_id);
+        cb[0] = JS_NewCFunctionData(ctx, js_settle, 1, 1, 1, &id);
+        cb[1] = JS_NewCFunctionData(ctx, js_settle, 1, 2, 1, &id);
         r = JS_Call(ctx, then, ret, 2, (JSValueConst *)cb);
         JS_FreeValue(ctx, cb[0]);
         JS_FreeValue(ctx, cb[1]);
@@ -752,7 +845,6 @@ EXPORT("runlet_run") uint32_t runlet_run(uint32_t ptr, uint32_t len)
     JS_FreeValue(ctx, args);
     if (JS_IsException(ret)) {
         report_exception(JS_GetException(ctx));
-        drain_jobs(NULL);
         return 1;
     }
     /* let promises main left behind run before the job ends */
