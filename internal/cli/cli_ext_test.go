@@ -168,3 +168,11 @@ func TestSchemaGolden(t *testing.T) {
 		t.Fatalf("schema differs from %s:\n%s", golden, r.stdout)
 	}
 }
+
+func TestWholeNumberForIntegerParameter(t *testing.T) {
+	t.Parallel()
+	r := runlet(t, "run", "testdata/add.go", "--args", `{"a":3.0,"b":1,"label":"x","when":"2026-01-01T00:00:00Z","tags":[],"p":null}`)
+	if r.code != 0 || !strings.Contains(r.stdout, `"sum":4`) {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+}

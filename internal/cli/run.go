@@ -202,7 +202,7 @@ func buildArgs(s *jsonschema.Schema, argsJSON string, pairs []string) (json.RawM
 	if err := jsonschema.Validate(s, args); err != nil {
 		return nil, err
 	}
-	return json.Marshal(args)
+	return json.Marshal(jsonschema.Normalize(s, args))
 }
 
 type errorDoc struct {

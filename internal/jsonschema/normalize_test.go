@@ -1,0 +1,23 @@
+package jsonschema
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestNormalize(t *testing.T) {
+	t.Parallel()
+	s := &Schema{Type: TypeObject, Properties: map[string]*Schema{
+		"n":    {Type: TypeInteger},
+		"f":    {Type: TypeNumber},
+		"list": {Type: TypeArray, Items: &Schema{Type: TypeInteger}},
+	}}
+	args := map[string]any{"n": json.Number("3.0"), "f": json.Number("3.0"), "list": []any{json.Number("1e3"), json.Number("2")}, "other": json.Number("1.0")}
+	if err := Validate(&Schema{Type: TypeObject, Properties: s.Properties}, map[string]any{"n": json.Number("3.0"), "f": json.Number("3.0"), "list": []any{json.Number("1e3")}}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(Normalize(s, args))
+	if want := `{"f":3.0,"list":[1000,2],"n":3,"other":1.0}`; string(b) != want {
+		t.Fatalf("got %s, want %s", b, want)
+	}
+}
