@@ -316,13 +316,38 @@ func (e *Engine) replace(dead *proc) {
 	}()
 }
 
+// Prepare makes every idle worker ready to run job's program at once:
+// the module compiled, an instance initialised (the script's init code runs
+// here, under the job's limits) and snapshotted. Busy workers prepare on
+// their first job. It returns the first preparation error.
+func (e *Engine) Prepare(ctx context.Context, job Job) error {
+	limits := job.Limits.WithDefaults()
+	if err := limits.Validate(); err != nil {
+		return err
+	}
+	ref := moduleRef(job.Module)
+	msg := jobMsg{Module: ref, Limits: limits, Load: job.Load, WarmRecycle: e.cfg.WarmRecycle}
+	return e.eachIdle(ctx, func(p *proc) error {
+		if err := p.load(ctx, ref, e.cfg.CompileTimeout); err != nil {
+			return err
+		}
+		return p.prepare(ctx, &msg, limits.Timeout+e.cfg.Grace)
+	})
+}
+
 // Preload compiles mod in every idle worker so that later jobs do not wait
 // for compilation. Workers that are busy compile it on their next job.
 func (e *Engine) Preload(ctx context.Context, mod Module) error {
+	ref := moduleRef(mod)
+	return e.eachIdle(ctx, func(p *proc) error { return p.load(ctx, ref, e.cfg.CompileTimeout) })
+}
+
+// eachIdle runs fn on every worker idle right now, holding them until all
+// are done. A worker fn fails on is released or replaced by the error.
+func (e *Engine) eachIdle(ctx context.Context, fn func(*proc) error) error {
 	if err := e.Start(ctx); err != nil {
 		return err
 	}
-	ref := moduleRef(mod)
 	var taken []*proc
 	defer func() {
 		for _, p := range taken {
@@ -339,7 +364,7 @@ func (e *Engine) Preload(ctx context.Context, mod Module) error {
 		p := e.idle[len(e.idle)-1]
 		e.idle = e.idle[:len(e.idle)-1]
 		e.mu.Unlock()
-		if err := p.load(ctx, ref, e.cfg.CompileTimeout); err != nil {
+		if err := fn(p); err != nil {
 			e.releaseOrReplace(p, err)
 			return err
 		}

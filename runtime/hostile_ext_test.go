@@ -566,3 +566,26 @@ export async function main(a, b) {
 		t.Fatalf("syntax error: err = %v", err)
 	}
 }
+
+func TestPrepareMovesInstantiationOffTheJob(t *testing.T) {
+	t.Parallel()
+	mod := buildModule(t, hostileScript)
+	e := newEngine(t, 1, false)
+	job := runtime.Job{Module: mod, Args: args(t, "mode", "incr", "n", 0)}
+	if err := e.Prepare(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Run(context.Background(), job)
+	if err != nil || string(res.Output) != "1" {
+		t.Fatalf("%v %v", err, res)
+	}
+	if res.Stats.Fresh || res.Stats.Prepare != 0 {
+		t.Fatalf("the first job after Prepare still prepared an instance: %+v", res.Stats)
+	}
+	// A script whose initialisation fails is reported by Prepare.
+	bad := runtime.Job{Module: mod, Load: []byte("x")}
+	var me *runtime.ModuleError
+	if err := e.Prepare(context.Background(), bad); !errors.As(err, &me) {
+		t.Fatalf("err = %v, want a ModuleError", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -176,4 +177,36 @@ func (p *proc) register(msg *jobMsg) (uint32, error) {
 	}
 	p.progs[key] = id
 	return id, nil
+}
+
+// prepare asks the worker to make msg's program ready.
+func (p *proc) prepare(ctx context.Context, msg *jobMsg, timeout time.Duration) error {
+	id, err := p.register(msg)
+	if err != nil {
+		return err
+	}
+	b := make([]byte, 4)
+	binary.BigEndian.PutUint32(b, id)
+	if err := writeRaw(p.conn, framePrepare, b); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, p.kill)
+	defer stop()
+	t := time.AfterFunc(timeout, p.kill)
+	kind, payload, err := p.in.read()
+	t.Stop()
+	if err != nil {
+		p.kill()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("prepare: %w", err)
+	}
+	if kind != frameLoaded {
+		return fmt.Errorf("prepare: unexpected frame %q", kind)
+	}
+	if len(payload) > 0 {
+		return &ModuleError{Message: string(payload)}
+	}
+	return nil
 }

@@ -21,7 +21,8 @@ const (
 	frameCallReply = 'A' // engine → worker: callReply
 	frameDone      = 'D' // worker → engine: doneMsg, binary (see encodeDone)
 	frameLoad      = 'P' // engine → worker: moduleRef to compile before jobs use it
-	frameLoaded    = 'L' // worker → engine: compiled; the payload is an error message or empty
+	frameLoaded    = 'L' // worker → engine: done loading or preparing; the payload is an error message or empty
+	framePrepare   = 'W' // engine → worker: binary [u32 program id]: make an instance ready now
 )
 
 // maxFrame bounds a frame read from either side.

@@ -89,6 +89,14 @@ func (w *worker) serve(ctx context.Context) error {
 			}
 			w.defs[pm.ID] = &jobMsg{Module: pm.Module, WarmRecycle: pm.WarmRecycle, Limits: pm.Limits, Load: pm.Load,
 				key: programKey(pm.Module, pm.Limits, pm.Load)}
+		case framePrepare:
+			msg := ""
+			if err := w.prepare(ctx, payload); err != nil {
+				msg = err.Error()
+			}
+			if err := writeRaw(w.out, frameLoaded, []byte(msg)); err != nil {
+				return err
+			}
 		case frameJob:
 			id, warm, args, err := decodeJob(payload)
 			if err != nil {
@@ -165,6 +173,37 @@ func (w *worker) program(ctx context.Context, job *jobMsg) (*program, error) {
 	p := &program{key: key, compiled: c, limits: job.Limits, globals: job.Module.Globals, load: job.Load}
 	w.programs[key] = p
 	return p, nil
+}
+
+// prepare makes an idle instance of a registered program ready (compiled,
+// initialised, snapshotted) so its first job does not pay for it.
+func (w *worker) prepare(ctx context.Context, payload []byte) error {
+	id, _, _, err := decodeJob(append(payload, 0))
+	if err != nil {
+		return err
+	}
+	def, ok := w.defs[id]
+	if !ok {
+		return fmt.Errorf("prepare: unknown program %d", id)
+	}
+	p, err := w.program(ctx, def)
+	if err != nil || p.idle != nil {
+		return err
+	}
+	st := &stopper{timeout: def.Limits.Timeout}
+	st.timer = time.AfterFunc(def.Limits.Timeout, st.fire)
+	logs := host.NewLogs(def.Limits.MaxLogBytes, st.fire)
+	hj := &host.Job{Logs: logs, MaxResult: def.Limits.MaxResultBytes, MaxHostCalls: def.Limits.MaxHostCalls, Stop: st.fire}
+	inst, err := instantiate(host.WithJob(ctx, hj), w.rt, p, st.arm, nil, nil)
+	fired := st.finish()
+	if err != nil {
+		if we := classifyInit(err, fired, def.Limits, logs, hj); we != nil {
+			return errors.New(we.Message)
+		}
+		return err
+	}
+	p.idle = inst
+	return nil
 }
 
 // stopper arms an instance's stop flag at the job's deadline.
