@@ -3,6 +3,7 @@ module github.com/runlet/runlet
 go 1.26.4
 
 require (
+	github.com/evanw/esbuild v0.28.2
 	github.com/tetratelabs/wazero v1.12.0
 	golang.org/x/sys v0.48.0
 )
