@@ -176,3 +176,38 @@ func TestWholeNumberForIntegerParameter(t *testing.T) {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 }
+
+func TestRunTypeScript(t *testing.T) {
+	t.Parallel()
+	r := runlet(t, "run", "testdata/hello.ts", "--arg", "name=ops", "--arg", "times=2", "--arg", `tone={"x":1}`)
+	if r.code != 0 || r.stdout != `{"text":"[object Object] hello ops x2"}`+"\n" {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "INFO  greeting ops 2") {
+		t.Fatalf("console.log missing from stderr: %q", r.stderr)
+	}
+	// Defaults apply to trailing absent arguments.
+	r = runlet(t, "run", "testdata/hello.ts", "--arg", "name=x")
+	if r.code != 0 || r.stdout != `{"text":"plain hello x x1"}`+"\n" {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	// A thrown error comes back with the user's line.
+	r = runlet(t, "run", "testdata/hello.ts", "--arg", "name=boom")
+	var d struct{ Error struct{ Name, Message, Stack string } }
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || r.code != 1 {
+		t.Fatalf("exit %d stdout %q", r.code, r.stdout)
+	}
+	if d.Error.Name != "ScriptError" || d.Error.Message != "no booms allowed" || !strings.Contains(d.Error.Stack, "testdata/hello.ts:10") {
+		t.Fatalf("error = %+v", d.Error)
+	}
+	// An infinite JS loop is stopped at its deadline.
+	r = runlet(t, "run", "testdata/spin.js", "--timeout", "1s")
+	if name, _ := errorName(t, r.stdout); r.code != 1 || name != "Timeout" {
+		t.Fatalf("spin.js: exit %d stdout %q", r.code, r.stdout)
+	}
+	// An npm import is refused at build time, naming the module.
+	r = runlet(t, "run", "testdata/npm.js")
+	if name, msg := errorName(t, r.stdout); r.code != 1 || name != "BuildError" || !strings.Contains(msg, `"left-pad"`) {
+		t.Fatalf("npm.js: exit %d stdout %q", r.code, r.stdout)
+	}
+}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet/internal/gobuild"
-	"github.com/runlet/runlet/internal/gosrc"
+	"github.com/runlet/runlet/internal/jsbuild"
 	"github.com/runlet/runlet/internal/jsonschema"
 	"github.com/runlet/runlet/runtime"
 )
@@ -88,8 +88,9 @@ func runCmd(ctx context.Context, argv []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "runlet run:", err)
 		return ExitUsage
 	}
-	if lang := languageOf(file); lang != "go" {
-		fmt.Fprintf(env.Stderr, "runlet run: %s: unsupported language %q (supported: .go)\n", file, lang)
+	lang := languageOf(file)
+	if lang != "go" && lang != "typescript" && lang != "javascript" {
+		fmt.Fprintf(env.Stderr, "runlet run: %s: unsupported language %q (supported: .go, .ts, .js)\n", file, lang)
 		return ExitUsage
 	}
 	src, err := os.ReadFile(file)
@@ -97,36 +98,35 @@ func runCmd(ctx context.Context, argv []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "runlet run:", err)
 		return ExitUsage
 	}
-	script, err := gosrc.Parse(file, src)
+	schema, params, err := inferSchema(lang, file, src)
 	if err != nil {
 		return fail(env, "BuildError", err.Error(), "")
 	}
-	args, err := buildArgs(script.Schema, o.argsJSON, o.args)
+	args, err := buildArgs(schema, o.argsJSON, o.args)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "runlet run:", err)
 		return ExitUsage
 	}
-
 	cache := cacheDir(env)
-	b := &gobuild.Builder{Dir: filepath.Join(cache, "go")}
-	out, err := b.Build(ctx, file, src, nil)
+	prep, err := prepareScript(ctx, cache, lang, file, src, args, params)
 	if err != nil {
 		var be *gobuild.BuildError
-		if errors.As(err, &be) {
+		var je *jsbuild.Error
+		switch {
+		case errors.As(err, &be):
 			return fail(env, "BuildError", be.Message, "")
+		case errors.As(err, &je):
+			return fail(env, "BuildError", je.Error(), "")
 		}
 		return fail(env, "BuildError", err.Error(), "")
 	}
-	mod, err := runtime.Prepare(filepath.Join(cache, "modules"), out.Wasm)
-	if err != nil {
-		return fail(env, "BuildError", err.Error(), "")
-	}
+	mod, args := prep.module, prep.args
 	eng, err := runtime.New(runtime.Config{Workers: 1, CacheDir: filepath.Join(cache, "wazero"), Stderr: env.Stderr})
 	if err != nil {
 		return fail(env, "InternalError", err.Error(), "")
 	}
 	defer eng.Stop()
-	job := runtime.Job{Module: mod, Args: args, Limits: limits, Caller: newMemCaller()}
+	job := runtime.Job{Module: mod, Args: args, Load: prep.load, Limits: limits, Caller: newMemCaller()}
 	if o.warm {
 		job.Mode = runtime.Warm
 	}
@@ -139,7 +139,7 @@ func runCmd(ctx context.Context, argv []string, env Env) int {
 		msg, stack := err.Error(), ""
 		var se *runtime.ScriptError
 		if errors.As(err, &se) {
-			msg, stack = gobuild.MapPaths(se.Message, file), gobuild.MapPaths(se.Stack, file)
+			msg, stack = prep.mapStack(se.Message), prep.mapStack(se.Stack)
 		}
 		return fail(env, name, msg, stack)
 	}
@@ -161,7 +161,7 @@ func languageOf(file string) string {
 		return "go"
 	case ".ts":
 		return "typescript"
-	case ".js", ".mjs":
+	case ".js", ".mjs", ".cjs":
 		return "javascript"
 	}
 	return strings.TrimPrefix(filepath.Ext(file), ".")

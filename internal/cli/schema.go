@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-
-	"github.com/runlet/runlet/internal/gosrc"
 )
 
 func schemaCmd(argv []string, env Env) int {
@@ -14,8 +12,9 @@ func schemaCmd(argv []string, env Env) int {
 		return ExitUsage
 	}
 	file := argv[0]
-	if lang := languageOf(file); lang != "go" {
-		fmt.Fprintf(env.Stderr, "runlet schema: %s: unsupported language %q (supported: .go)\n", file, lang)
+	lang := languageOf(file)
+	if lang != "go" && lang != "typescript" && lang != "javascript" {
+		fmt.Fprintf(env.Stderr, "runlet schema: %s: unsupported language %q (supported: .go, .ts, .js)\n", file, lang)
 		return ExitUsage
 	}
 	src, err := os.ReadFile(file)
@@ -23,7 +22,7 @@ func schemaCmd(argv []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "runlet schema:", err)
 		return ExitUsage
 	}
-	s, err := gosrc.InferSchema(file, src)
+	s, _, err := inferSchema(lang, file, src)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "runlet schema:", err)
 		return ExitFailed

@@ -1,0 +1,5 @@
+import { x } from "y";
+
+export const main = async (id: number, tags: string[] = ["a"]) => {
+  return id;
+};

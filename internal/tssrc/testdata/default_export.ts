@@ -1,0 +1,3 @@
+export default async function main(x: string) {
+  return x;
+}

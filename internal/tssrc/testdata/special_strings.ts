@@ -1,0 +1,3 @@
+export async function main(when: Date, blob: Base64, to: Email, query: Sql) {
+  return [when, blob, to, query];
+}

@@ -1,0 +1,3 @@
+export function main(x: number, y = "z") {
+  return x;
+}
