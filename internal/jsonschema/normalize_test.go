@@ -2,6 +2,7 @@ package jsonschema
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -19,5 +20,22 @@ func TestNormalize(t *testing.T) {
 	b, _ := json.Marshal(Normalize(s, args))
 	if want := `{"f":3.0,"list":[1000,2],"n":3,"other":1.0}`; string(b) != want {
 		t.Fatalf("got %s, want %s", b, want)
+	}
+}
+
+func TestValidateOneOf(t *testing.T) {
+	t.Parallel()
+	alt := func(title, field string) *Schema {
+		return &Schema{Title: title, Type: TypeObject, Required: []string{"label", field}, Properties: map[string]*Schema{
+			"label": {Type: TypeString, Enum: []any{title}}, field: {Type: TypeString},
+		}}
+	}
+	s := &Schema{Type: TypeObject, Properties: map[string]*Schema{"t": {Type: TypeObject, OneOf: []*Schema{alt("Database", "dsn"), alt("Bucket", "bucket")}}}}
+	if err := Validate(s, map[string]any{"t": map[string]any{"label": "Bucket", "bucket": "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	err := Validate(s, map[string]any{"t": map[string]any{"label": "Bucket", "dsn": "x"}})
+	if err == nil || !strings.Contains(err.Error(), `parameter "t": matches none of the alternatives "Database", "Bucket"`) {
+		t.Fatalf("err = %v", err)
 	}
 }

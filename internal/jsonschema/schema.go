@@ -32,6 +32,7 @@ const (
 // Properties is free-form: it accepts any object.
 type Schema struct {
 	Schema               string             `json:"$schema,omitempty"`
+	Title                string             `json:"title,omitempty"`
 	Type                 string             `json:"type,omitempty"`
 	Format               string             `json:"format,omitempty"`
 	ContentEncoding      string             `json:"contentEncoding,omitempty"`
@@ -44,4 +45,8 @@ type Schema struct {
 	Default              any                `json:"default,omitempty"`
 	Nullable             bool               `json:"nullable,omitempty"`
 	AdditionalProperties *bool              `json:"additionalProperties,omitempty"`
+	// OneOf lists the alternatives of a tagged union (Windmill's TypeScript
+	// unions of objects with a string-literal label); a value must match
+	// one of them.
+	OneOf []*Schema `json:"oneOf,omitempty"`
 }

@@ -117,6 +117,19 @@ func (v *validator) value(s *Schema, val any, path string) {
 		}
 		return
 	}
+	if len(s.OneOf) > 0 {
+		var titles []string
+		for _, alt := range s.OneOf {
+			sub := &validator{}
+			sub.value(alt, val, path)
+			if len(sub.problems) == 0 {
+				return
+			}
+			titles = append(titles, quote(alt.Title))
+		}
+		v.add(path, "matches none of the alternatives %s", strings.Join(titles, ", "))
+		return
+	}
 	before := len(v.problems)
 	switch s.Type {
 	case "":

@@ -307,6 +307,9 @@ func unionSchema(n *node) (*jsonschema.Schema, bool) {
 		s, _ := schemaOf(rest[0])
 		return s, optional
 	}
+	if alts := labelledObjects(rest); alts != nil {
+		return &jsonschema.Schema{Type: jsonschema.TypeObject, OneOf: alts}, optional
+	}
 	var enum []any
 	seen := map[string]bool{}
 	for _, m := range rest {
@@ -325,6 +328,31 @@ func unionSchema(n *node) (*jsonschema.Schema, bool) {
 		return &jsonschema.Schema{Type: jsonschema.TypeString}, optional
 	}
 	return &jsonschema.Schema{Type: jsonschema.TypeString, Enum: enum}, optional
+}
+
+// labelledObjects returns one titled object schema per member when every
+// member is a type literal with a string-literal label property (Windmill's
+// oneOf rule), and nil otherwise.
+func labelledObjects(members []*node) []*jsonschema.Schema {
+	var alts []*jsonschema.Schema
+	for _, m := range members {
+		if m.kind != nodeObject {
+			return nil
+		}
+		title := ""
+		for _, mem := range m.members {
+			if mem.name == "label" && mem.typ != nil && mem.typ.kind == nodeString {
+				title = mem.typ.name
+			}
+		}
+		if title == "" {
+			return nil
+		}
+		s, _ := schemaOf(m)
+		s.Title = title
+		alts = append(alts, s)
+	}
+	return alts
 }
 
 // nameSchema returns the schema of a named type.
