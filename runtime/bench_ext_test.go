@@ -125,3 +125,37 @@ func BenchmarkHostLatencyUnderSpin(b *testing.B) {
 	b.ReportMetric(float64(lateness[len(lateness)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(lateness[len(lateness)-1].Microseconds())/1000, "max-ms")
 }
+
+// BenchmarkJSJob is BenchmarkJob for a TypeScript script in the QuickJS
+// plugin: one worker, back to back.
+func BenchmarkJSJob(b *testing.B) {
+	src := `function fibo(n: number): number { return n < 2 ? n : fibo(n - 1) + fibo(n - 2); }
+export async function main(n: number): Promise<number> { return n > 0 ? fibo(n) : n; }`
+	for _, mode := range []struct {
+		name string
+		mode runtime.Mode
+	}{{"isolated", runtime.Isolated}, {"warm", runtime.Warm}} {
+		for _, n := range []int{0, 25} {
+			b.Run(mode.name+"/fibo="+strconv.Itoa(n), func(b *testing.B) {
+				e := newEngine(b, 1, false)
+				job := jsJob(b, src, `{"args":[`+strconv.Itoa(n)+`]}`, runtime.Limits{})
+				job.Mode = mode.mode
+				if err := e.Prepare(context.Background(), job); err != nil {
+					b.Fatal(err)
+				}
+				var reset, run time.Duration
+				b.ResetTimer()
+				for range b.N {
+					res, err := e.Run(context.Background(), job)
+					if err != nil {
+						b.Fatal(err)
+					}
+					reset += res.Stats.Reset
+					run += res.Stats.Run
+				}
+				b.ReportMetric(float64(reset.Nanoseconds())/float64(b.N), "reset-ns/op")
+				b.ReportMetric(float64(run.Nanoseconds())/float64(b.N), "guest-ns/op")
+			})
+		}
+	}
+}

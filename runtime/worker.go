@@ -322,6 +322,10 @@ func (w *worker) runJob(ctx context.Context, job *jobMsg) (after func()) {
 	case hj.Limit() != nil:
 		l := hj.Limit()
 		werr = &wireError{Kind: "limit", Message: l.Error(), LimitKind: l.Kind, Limit: l.Limit}
+	case rc != 0 && inst.mem.oom:
+		// The guest caught its failed allocation (QuickJS throws
+		// "out of memory"); the cause is still the memory limit.
+		werr = &wireError{Kind: "oom", Message: "out of memory", Limit: job.Limits.MaxMemory}
 	case rc != 0:
 		var f pdk.Failure
 		if err := json.Unmarshal(hj.Failure(), &f); err != nil {

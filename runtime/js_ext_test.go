@@ -1,0 +1,106 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/runlet/runlet/internal/jsbuild"
+	"github.com/runlet/runlet/plugins/quickjs"
+	"github.com/runlet/runlet/runtime"
+)
+
+var (
+	jsOnce sync.Once
+	jsMod  runtime.Module
+	jsErr  error
+)
+
+// jsJob builds a JS/TS script into a job for the QuickJS plugin.
+func jsJob(t testing.TB, src, args string, l runtime.Limits) runtime.Job {
+	t.Helper()
+	jsOnce.Do(func() { jsMod, jsErr = runtime.Prepare(cacheDir+"/modules", quickjs.Wasm) })
+	if jsErr != nil {
+		t.Fatal(jsErr)
+	}
+	out, err := jsbuild.Build("script.ts", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runtime.Job{Module: jsMod, Load: out.Code, Args: []byte(args), Limits: l}
+}
+
+func TestHostileJS(t *testing.T) {
+	t.Parallel()
+	e, _ := shared(t)
+	tests := []struct {
+		name   string
+		src    string
+		limits runtime.Limits
+		check  func(t *testing.T, res *runtime.Result, err error)
+	}{
+		{name: "infinite loop", src: `export function main() { let x = 0; for (;;) { x++; } }`, limits: runtime.Limits{Timeout: time.Second},
+			check: func(t *testing.T, _ *runtime.Result, err error) {
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("err = %v, want timeout", err)
+				}
+			}},
+		{name: "unbounded allocation", src: `export function main() { const a = []; for (;;) { a.push("x".repeat(1 << 16) + a.length); } }`, limits: runtime.Limits{MaxMemory: 32 << 20, Timeout: 20 * time.Second},
+			check: func(t *testing.T, _ *runtime.Result, err error) {
+				var oom *runtime.OutOfMemoryError
+				if !errors.As(err, &oom) {
+					t.Fatalf("err = %v, want OutOfMemoryError", err)
+				}
+			}},
+		{name: "huge output", src: `export function main() { for (let i = 0; ; i++) console.log("line", i, "y".repeat(100)); }`, limits: runtime.Limits{MaxLogBytes: 64 << 10},
+			check: wantLimit("logs")},
+		{name: "huge result", src: `export function main() { return "x".repeat(2 << 20); }`, limits: runtime.Limits{MaxResultBytes: 1 << 20},
+			check: wantLimit("result")},
+		{name: "host call flood", src: `import { getState } from "windmill-client";
+export async function main() { for (;;) { await getState().catch(() => 0); } }`, limits: runtime.Limits{MaxHostCalls: 300},
+			check: wantLimit("host calls")},
+		{name: "stack overflow", src: `function f(n) { return f(n + 1) + 1; }
+export function main() { return f(0); }`,
+			check: func(t *testing.T, _ *runtime.Result, err error) {
+				var se *runtime.ScriptError
+				if !errors.As(err, &se) || !strings.Contains(se.Message, "stack overflow") {
+					t.Fatalf("err = %v, want a stack overflow", err)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res, err := e.Run(context.Background(), jsJob(t, tt.src, `{}`, tt.limits))
+			tt.check(t, res, err)
+		})
+	}
+}
+
+// TestJSPrototypePollutionDoesNotLeak: one job changes built-ins; the next
+// isolated job of the same script sees pristine ones.
+func TestJSPrototypePollutionDoesNotLeak(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, 1, false)
+	src := `export function main(pollute) {
+  const seen = typeof Array.prototype.evil + "/" + JSON.stringify([1].map(x => x)) + "/" + typeof globalThis.leak;
+  if (pollute) {
+    Array.prototype.evil = () => "pwned";
+    Array.prototype.map = function () { return ["hijacked"]; };
+    globalThis.leak = 42;
+  }
+  return seen;
+}`
+	for i, pollute := range []string{"true", "false", "false"} {
+		res, err := e.Run(context.Background(), jsJob(t, src, `{"args":[`+pollute+`]}`, runtime.Limits{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(res.Output) != `"undefined/[1]/undefined"` {
+			t.Fatalf("job %d saw %s: state leaked from an earlier job", i, res.Output)
+		}
+	}
+}
