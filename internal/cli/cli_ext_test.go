@@ -193,7 +193,9 @@ func TestRunTypeScript(t *testing.T) {
 	}
 	// A thrown error comes back with the user's line.
 	r = runlet(t, "run", "testdata/hello.ts", "--arg", "name=boom")
-	var d struct{ Error struct{ Name, Message, Stack string } }
+	var d struct {
+		Error struct{ Name, Message, Stack string }
+	}
 	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || r.code != 1 {
 		t.Fatalf("exit %d stdout %q", r.code, r.stdout)
 	}
