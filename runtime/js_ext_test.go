@@ -3,6 +3,9 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -101,6 +104,40 @@ func TestJSPrototypePollutionDoesNotLeak(t *testing.T) {
 		}
 		if string(res.Output) != `"undefined/[1]/undefined"` {
 			t.Fatalf("job %d saw %s: state leaked from an earlier job", i, res.Output)
+		}
+	}
+}
+
+func TestJSFetchThroughHost(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"method":%q,"path":%q}`, r.Method, r.URL.Path)
+	}))
+	t.Cleanup(srv.Close)
+	e, _ := shared(t)
+	src := `export async function main(url: string) {
+  const r = await fetch(url, { method: "POST", body: "x" });
+  return { status: r.status, body: await r.json() };
+}`
+	args := `{"args":["` + srv.URL + `/hook"]}`
+	res, err := e.Run(context.Background(), jsJob(t, src, args, runtime.Limits{AllowedHosts: []string{"127.0.0.1"}, AllowPrivate: true}))
+	if err != nil || string(res.Output) != `{"status":200,"body":{"method":"POST","path":"/hook"}}` {
+		t.Fatalf("allowed: %v %v", err, res)
+	}
+	refusals := []struct {
+		limits runtime.Limits
+		want   string
+	}{
+		{runtime.Limits{AllowedHosts: []string{"api.example.com"}, AllowPrivate: true}, "not on the script's allow-list"},
+		{runtime.Limits{AllowedHosts: []string{"127.0.0.1"}}, "loopback address"},
+		{runtime.Limits{}, "outbound HTTP is not granted"},
+	}
+	for _, r := range refusals {
+		_, err := e.Run(context.Background(), jsJob(t, src, args, r.limits))
+		var se *runtime.ScriptError
+		if !errors.As(err, &se) || !strings.Contains(se.Message, r.want) {
+			t.Fatalf("limits %+v: err = %v, want a refusal mentioning %q", r.limits, err, r.want)
 		}
 	}
 }

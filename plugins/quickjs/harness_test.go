@@ -74,11 +74,12 @@ type guest struct {
 	stdout  strings.Builder
 
 	// Host-call behaviour.
-	state       json.RawMessage            // op 1/2; nil reads as null
-	variables   map[string]string          // op 4
-	resources   map[string]json.RawMessage // op 5
-	failOps     map[uint32]string          // op -> status 1 with this message
-	unsupported map[uint32]bool            // op -> status 2
+	state       json.RawMessage                               // op 1/2; nil reads as null
+	variables   map[string]string                             // op 4
+	resources   map[string]json.RawMessage                    // op 5
+	failOps     map[uint32]string                             // op -> status 1 with this message
+	unsupported map[uint32]bool                               // op -> status 2
+	http        func(req []byte) (status uint64, resp []byte) // op 6
 }
 
 type guestKey struct{}
@@ -148,6 +149,9 @@ func (g *guest) dispatch(op uint32, req []byte) (status uint64, resp []byte) {
 	if msg, ok := g.failOps[op]; ok {
 		return 1, []byte(msg)
 	}
+	if op == 6 && g.http != nil {
+		return g.http(req)
+	}
 	var r struct {
 		Value json.RawMessage `json:"value"`
 		Path  string          `json:"path"`
@@ -203,6 +207,8 @@ func instantiate(tb testing.TB) *guest {
 		WithStderr(&lockedWriter{g: g}).
 		WithSysWalltime().
 		WithSysNanotime().
+		WithSysNanosleep().
+		WithEnv(testEnvName, testEnvValue).
 		WithRandSource(rand.Reader)
 	mod, err := rt.InstantiateModule(g.ctx, compiled, cfg)
 	if err != nil {
@@ -211,6 +217,9 @@ func instantiate(tb testing.TB) *guest {
 	g.mod = mod
 	return g
 }
+
+// The environment variable every instance gets (process.env).
+const testEnvName, testEnvValue = "RUNLET_TEST_GREETING", "héllo=wörld"
 
 type lockedWriter struct{ g *guest }
 

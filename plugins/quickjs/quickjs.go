@@ -26,4 +26,4 @@ import _ "embed"
 var Wasm []byte
 
 // SHA256 is the hex SHA-256 of Wasm, written by build.sh.
-const SHA256 = "50f37aff45fda1b2ce6e865ae4eb703bc3953404fb6639730db65d94c2c2acaa"
+const SHA256 = "7164021d0de7481a52f6d34fb236f96761b3a81cee261143e7ba68899ecc079f"
