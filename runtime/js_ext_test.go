@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runlet/runlet/host"
 	"github.com/runlet/runlet/internal/jsbuild"
+	"github.com/runlet/runlet/pdk"
 	"github.com/runlet/runlet/plugins/quickjs"
 	"github.com/runlet/runlet/runtime"
 )
@@ -139,5 +141,46 @@ func TestJSFetchThroughHost(t *testing.T) {
 		if !errors.As(err, &se) || !strings.Contains(se.Message, r.want) {
 			t.Fatalf("limits %+v: err = %v, want a refusal mentioning %q", r.limits, err, r.want)
 		}
+	}
+}
+
+// childCaller answers child-job calls the way the server will.
+type childCaller struct{}
+
+func (childCaller) Call(ctx context.Context, op pdk.Op, req []byte) ([]byte, error) {
+	switch op {
+	case pdk.OpRunScript:
+		return []byte(`{"ran":` + string(req) + `}`), nil
+	case pdk.OpRunScriptAsync:
+		return []byte(`"job-1"`), nil
+	case pdk.OpWaitJob:
+		return []byte(`{"waited":` + string(req) + `}`), nil
+	}
+	return nil, host.ErrUnsupported
+}
+
+func TestJSWindmillClientChildJobs(t *testing.T) {
+	t.Parallel()
+	e, _ := shared(t)
+	src := `import * as wmill from "windmill-client";
+export async function main() {
+  const direct = await wmill.runScript("f/ops/child", { n: 1 });
+  const id = await wmill.runScriptAsync("f/ops/child", { n: 2 });
+  const waited = await wmill.waitJob(id);
+  let resume = "";
+  try { await wmill.getResumeUrls(); } catch (e) { resume = e.message; }
+  let variable = "";
+  try { await wmill.getVariable("u/x/y"); } catch (e) { variable = e.message; }
+  return { direct, id, waited, resume, variable };
+}`
+	job := jsJob(t, src, `{}`, runtime.Limits{})
+	job.Caller = childCaller{}
+	res, err := e.Run(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"direct":{"ran":{"path":"f/ops/child","args":{"n":1}}},"id":"job-1","waited":{"waited":{"id":"job-1"}},"resume":"runlet: getResumeUrls is not available (flows are not supported yet)","variable":"runlet: getVariable is not supported by this host"}`
+	if string(res.Output) != want {
+		t.Fatalf("got  %s\nwant %s", res.Output, want)
 	}
 }

@@ -26,4 +26,4 @@ import _ "embed"
 var Wasm []byte
 
 // SHA256 is the hex SHA-256 of Wasm, written by build.sh.
-const SHA256 = "7164021d0de7481a52f6d34fb236f96761b3a81cee261143e7ba68899ecc079f"
+const SHA256 = "600956f4ba8bf131b8a38e7cb4b5ed87338b0a4dac40f372b85be73174c29bc5"

@@ -66,6 +66,9 @@ enum {
     OP_VARIABLE_GET = 4,
     OP_RESOURCE_GET = 5,
     OP_HTTP = 6,
+    OP_RUN_SCRIPT = 7,
+    OP_RUN_SCRIPT_ASYNC = 8,
+    OP_WAIT_JOB = 9,
 };
 enum {
     STATUS_OK = 0,
@@ -519,7 +522,47 @@ static JSValue js_get_path(JSContext *c, JSValueConst this_val, int argc,
                    request1(c, "path", path), FALSE);
 }
 
+/* runScript(path, args) / runScriptAsync(path, args): child jobs. */
+static JSValue js_run_script(JSContext *c, JSValueConst this_val, int argc,
+                             JSValueConst *argv, int op)
+{
+    JSValue obj, path, s;
+    path = JS_ToString(c, argc > 0 ? argv[0] : JS_UNDEFINED);
+    if (JS_IsException(path))
+        return rejected_with_exception(c);
+    obj = JS_NewObject(c);
+    JS_SetPropertyStr(c, obj, "path", path);
+    JS_SetPropertyStr(c, obj, "args",
+                      argc > 1 && !JS_IsUndefined(argv[1]) ? JS_DupValue(c, argv[1])
+                                                           : JS_NewObject(c));
+    s = JS_JSONStringify(c, obj, JS_UNDEFINED, JS_UNDEFINED);
+    JS_FreeValue(c, obj);
+    return host_op(c, op, op == OP_RUN_SCRIPT ? "runScript" : "runScriptAsync", s, FALSE);
+}
+
+/* waitJob(id): the result of a child job. */
+static JSValue js_wait_job(JSContext *c, JSValueConst this_val, int argc,
+                           JSValueConst *argv)
+{
+    JSValue id = JS_ToString(c, argc > 0 ? argv[0] : JS_UNDEFINED);
+    if (JS_IsException(id))
+        return rejected_with_exception(c);
+    return host_op(c, OP_WAIT_JOB, "waitJob", request1(c, "id", id), FALSE);
+}
+
+/* getResumeUrls(): approval links exist once runlet has flows. */
+static JSValue js_get_resume_urls(JSContext *c, JSValueConst this_val, int argc,
+                                  JSValueConst *argv)
+{
+    static const char msg[] = "runlet: getResumeUrls is not available (flows are not supported yet)";
+    return settled_promise(c, new_error(c, msg, sizeof(msg) - 1), TRUE);
+}
+
 static const JSCFunctionListEntry js_runlet_funcs[] = {
+    JS_CFUNC_MAGIC_DEF("runScript", 2, js_run_script, OP_RUN_SCRIPT),
+    JS_CFUNC_MAGIC_DEF("runScriptAsync", 2, js_run_script, OP_RUN_SCRIPT_ASYNC),
+    JS_CFUNC_DEF("waitJob", 1, js_wait_job),
+    JS_CFUNC_DEF("getResumeUrls", 0, js_get_resume_urls),
     JS_CFUNC_DEF("getState", 0, js_get_state),
     JS_CFUNC_DEF("setState", 1, js_set_state),
     JS_CFUNC_MAGIC_DEF("getVariable", 1, js_get_path, OP_VARIABLE_GET),
