@@ -111,7 +111,8 @@ func (l Limits) withDefaults() Limits {
 type Fetcher struct {
 	limits   Limits
 	public   *http.Transport // dial-time address check
-	private  *http.Transport // Policy.AllowPrivate: no address check
+	private  *http.Transport // Policy.AllowPrivate: only metadata addresses refused
+	metadata *http.Transport // AllowPrivate with a metadata IP listed exactly: no pooling
 	classify func(netip.AddrPort) string
 }
 
@@ -125,7 +126,9 @@ func New(l Limits) *Fetcher {
 func newFetcher(l Limits, classify func(netip.AddrPort) string) *Fetcher {
 	f := &Fetcher{limits: l.withDefaults(), classify: classify}
 	f.public = newTransport(f.control)
-	f.private = newTransport(nil)
+	f.private = newTransport(f.controlMetadata)
+	f.metadata = newTransport(nil)
+	f.metadata.DisableKeepAlives = true
 	return f
 }
 
@@ -134,6 +137,7 @@ func newFetcher(l Limits, classify func(netip.AddrPort) string) *Fetcher {
 func (f *Fetcher) CloseIdleConnections() {
 	f.public.CloseIdleConnections()
 	f.private.CloseIdleConnections()
+	f.metadata.CloseIdleConnections()
 }
 
 type dialHostKey struct{}
@@ -179,6 +183,22 @@ func (f *Fetcher) control(ctx context.Context, _, address string, _ syscall.RawC
 	return &DeniedError{Host: name, Reason: "resolves to " + ip + ", " + r + privateHint}
 }
 
+// controlMetadata is the dial check under AllowPrivate: private networks
+// are reachable, cloud metadata endpoints are not (a host name resolving to
+// one is refused; an IP literal listed exactly goes through f.metadata).
+func (f *Fetcher) controlMetadata(ctx context.Context, _, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return &DeniedError{Host: address, Reason: "is not an IP address and cannot be checked"}
+	}
+	if !isMetadata(ap.Addr()) {
+		return nil
+	}
+	ip := ap.Addr().WithZone("").String()
+	name, _ := ctx.Value(dialHostKey{}).(string)
+	return &DeniedError{Host: name, Reason: "resolves to " + ip + ", a cloud metadata address" + metadataHint}
+}
+
 // Do performs req for a script under policy p. It validates the request,
 // checks the URL against p, and sends it, checking every dialled address
 // and every redirect hop. The whole exchange is bounded by the Fetcher's
@@ -219,7 +239,10 @@ func (f *Fetcher) Do(ctx context.Context, p Policy, req Request) (*Response, err
 	hreq.Header = header
 
 	tr := f.public
-	if p.AllowPrivate {
+	switch {
+	case p.AllowPrivate && t.addr.IsValid() && isMetadata(t.addr):
+		tr = f.metadata // listed exactly (checked above); never pooled
+	case p.AllowPrivate:
 		tr = f.private
 	}
 	client := &http.Client{Transport: tr, CheckRedirect: f.redirectPolicy(p)}

@@ -206,7 +206,32 @@ func (p Policy) check(t target, classify func(netip.AddrPort) string) error {
 			return &DeniedError{Host: t.host, Reason: "is " + r + privateHint}
 		}
 	}
+	if t.addr.IsValid() && p.AllowPrivate && isMetadata(t.addr) && !p.listsExactly(t.addr) {
+		return &DeniedError{Host: t.host, Reason: "is a cloud metadata address" + metadataHint}
+	}
 	return nil
+}
+
+const metadataHint = " (even with private networks allowed, list this exact IP to reach it)"
+
+// isMetadata reports whether a is a cloud instance-metadata endpoint.
+func isMetadata(a netip.Addr) bool { return metadataAddrs[a.WithZone("").Unmap()] }
+
+// listsExactly reports whether AllowedHosts names a as an IP literal (with
+// or without a port): the only way to reach a metadata endpoint.
+func (p Policy) listsExactly(a netip.Addr) bool {
+	a = a.WithZone("").Unmap()
+	for _, raw := range p.AllowedHosts {
+		h := strings.TrimSpace(raw)
+		if host, _, err := net.SplitHostPort(h); err == nil {
+			h = host
+		}
+		h = strings.Trim(h, "[]")
+		if ip, err := netip.ParseAddr(h); err == nil && ip.WithZone("").Unmap() == a {
+			return true
+		}
+	}
+	return false
 }
 
 const privateHint = " (allow private networks to reach it)"

@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"strings"
@@ -214,8 +215,14 @@ func TestClassifyAddr(t *testing.T) {
 			if err != nil && !errors.Is(err, ErrDenied) {
 				t.Fatalf("CheckURL(%q) = %v, want ErrDenied", u, err)
 			}
-			if err := (Policy{AllowedHosts: []string{"*"}, AllowPrivate: true}).CheckURL(u); err != nil {
-				t.Fatalf("CheckURL(%q) with AllowPrivate = %v, want nil", u, err)
+			// AllowPrivate opens every range but cloud metadata, which
+			// must be listed as the exact IP.
+			err = Policy{AllowedHosts: []string{"*"}, AllowPrivate: true}.CheckURL(u)
+			if isMeta := strings.Contains(tt.want, "metadata"); (err != nil) != isMeta {
+				t.Fatalf("CheckURL(%q) with AllowPrivate = %v, want denied=%v", u, err, isMeta)
+			}
+			if err := (Policy{AllowedHosts: []string{"*", tt.addr}, AllowPrivate: true}).CheckURL(u); err != nil {
+				t.Fatalf("CheckURL(%q) with AllowPrivate and the IP listed = %v, want nil", u, err)
 			}
 		})
 	}
@@ -263,5 +270,21 @@ func TestCheckURLInvalid(t *testing.T) {
 				t.Fatalf("CheckURL(%q) = %q, want it to contain %q", tt.url, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestPrivateDialRefusesMetadata(t *testing.T) {
+	t.Parallel()
+	f := New(Limits{})
+	ctx := context.WithValue(context.Background(), dialHostKey{}, "metadata.internal")
+	err := f.controlMetadata(ctx, "tcp4", "169.254.169.254:80", nil)
+	if !errors.Is(err, ErrDenied) || !strings.Contains(err.Error(), `"metadata.internal" resolves to 169.254.169.254, a cloud metadata address`) {
+		t.Fatalf("err = %v", err)
+	}
+	if err := f.controlMetadata(ctx, "tcp4", "10.1.2.3:80", nil); err != nil {
+		t.Fatalf("private address refused under AllowPrivate: %v", err)
+	}
+	if err := f.controlMetadata(ctx, "tcp6", "[fd00:ec2::254]:80", nil); !errors.Is(err, ErrDenied) {
+		t.Fatalf("IPv6 metadata: err = %v", err)
 	}
 }
