@@ -41,18 +41,7 @@ func BenchmarkJob(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				var reset, run time.Duration
-				b.ResetTimer()
-				for range b.N {
-					res, err := e.Run(context.Background(), job)
-					if err != nil {
-						b.Fatal(err)
-					}
-					reset += res.Stats.Reset
-					run += res.Stats.Run
-				}
-				b.ReportMetric(float64(reset.Nanoseconds())/float64(b.N), "reset-ns/op")
-				b.ReportMetric(float64(run.Nanoseconds())/float64(b.N), "guest-ns/op")
+				runJobs(b, e, job)
 			})
 		}
 	}
@@ -143,19 +132,25 @@ export async function main(n: number): Promise<number> { return n > 0 ? fibo(n) 
 				if err := e.Prepare(context.Background(), job); err != nil {
 					b.Fatal(err)
 				}
-				var reset, run time.Duration
-				b.ResetTimer()
-				for range b.N {
-					res, err := e.Run(context.Background(), job)
-					if err != nil {
-						b.Fatal(err)
-					}
-					reset += res.Stats.Reset
-					run += res.Stats.Run
-				}
-				b.ReportMetric(float64(reset.Nanoseconds())/float64(b.N), "reset-ns/op")
-				b.ReportMetric(float64(run.Nanoseconds())/float64(b.N), "guest-ns/op")
+				runJobs(b, e, job)
 			})
 		}
 	}
+}
+
+// runJobs runs job b.N times back to back and reports the worker's reset
+// and guest time per job.
+func runJobs(b *testing.B, e *runtime.Engine, job runtime.Job) {
+	var reset, run time.Duration
+	b.ResetTimer()
+	for range b.N {
+		res, err := e.Run(context.Background(), job)
+		if err != nil {
+			b.Fatal(err)
+		}
+		reset += res.Stats.Reset
+		run += res.Stats.Run
+	}
+	b.ReportMetric(float64(reset.Nanoseconds())/float64(b.N), "reset-ns/op")
+	b.ReportMetric(float64(run.Nanoseconds())/float64(b.N), "guest-ns/op")
 }

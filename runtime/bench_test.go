@@ -176,32 +176,36 @@ func BenchmarkReset(b *testing.B) {
 // wazero's on-disk cache.
 func BenchmarkCompile(b *testing.B) {
 	_, wasm := benchModule(b)
+	benchCompile(b, wasm)
+}
+
+// benchCompile runs the cold and disk-cache compile sub-benchmarks for wasm.
+func benchCompile(b *testing.B, wasm []byte) {
 	ctx := context.Background()
+	compile := func(b *testing.B, cache wazero.CompilationCache) {
+		cfg := wazero.NewRuntimeConfigCompiler()
+		if cache != nil {
+			cfg = cfg.WithCompilationCache(cache)
+		}
+		rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+		defer rt.Close(ctx)
+		if _, err := rt.CompileModule(ctx, wasm); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.Run("cold", func(b *testing.B) {
 		for range b.N {
-			rt := wazero.NewRuntime(ctx)
-			if _, err := rt.CompileModule(ctx, wasm); err != nil {
-				b.Fatal(err)
-			}
-			rt.Close(ctx)
+			compile(b, nil)
 		}
 	})
 	b.Run("disk-cache", func(b *testing.B) {
 		dir := b.TempDir()
 		warm, _ := wazero.NewCompilationCacheWithDir(dir)
-		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCompilationCache(warm))
-		if _, err := rt.CompileModule(ctx, wasm); err != nil {
-			b.Fatal(err)
-		}
-		rt.Close(ctx)
+		compile(b, warm)
 		b.ResetTimer()
 		for range b.N {
 			cache, _ := wazero.NewCompilationCacheWithDir(dir)
-			rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCompilationCache(cache))
-			if _, err := rt.CompileModule(ctx, wasm); err != nil {
-				b.Fatal(err)
-			}
-			rt.Close(ctx)
+			compile(b, cache)
 		}
 	})
 }

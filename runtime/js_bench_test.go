@@ -81,35 +81,11 @@ func BenchmarkJSCompile(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	wasm, _ := readFile(mod.Path)
-	ctx := context.Background()
-	b.Run("cold", func(b *testing.B) {
-		for range b.N {
-			rt := wazero.NewRuntime(ctx)
-			if _, err := rt.CompileModule(ctx, wasm); err != nil {
-				b.Fatal(err)
-			}
-			rt.Close(ctx)
-		}
-	})
-	b.Run("disk-cache", func(b *testing.B) {
-		dir := b.TempDir()
-		warm, _ := wazero.NewCompilationCacheWithDir(dir)
-		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCompilationCache(warm))
-		if _, err := rt.CompileModule(ctx, wasm); err != nil {
-			b.Fatal(err)
-		}
-		rt.Close(ctx)
-		b.ResetTimer()
-		for range b.N {
-			cache, _ := wazero.NewCompilationCacheWithDir(dir)
-			rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCompilationCache(cache))
-			if _, err := rt.CompileModule(ctx, wasm); err != nil {
-				b.Fatal(err)
-			}
-			rt.Close(ctx)
-		}
-	})
+	wasm, err := readFile(mod.Path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchCompile(b, wasm)
 }
 
 // BenchmarkStripTypeScript: esbuild turning a small TS script into the

@@ -137,24 +137,8 @@ func (p *proc) load(ctx context.Context, ref moduleRef, timeout time.Duration) e
 	if err := writeFrame(p.conn, frameLoad, ref); err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, p.kill)
-	defer stop()
-	t := time.AfterFunc(timeout, p.kill)
-	kind, payload, err := p.in.read()
-	t.Stop()
-	if err != nil {
-		p.kill()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("load module: %w", err)
-	}
-	if kind != frameLoaded {
-		return fmt.Errorf("load module: unexpected frame %q", kind)
-	}
-	if len(payload) > 0 {
-		// The worker is fine; the module is not.
-		return &ModuleError{Message: string(payload)}
+	if err := p.awaitLoaded(ctx, timeout, "load module"); err != nil {
+		return err
 	}
 	p.loaded[ref.Hash] = true
 	return nil
@@ -190,6 +174,14 @@ func (p *proc) prepare(ctx context.Context, msg *jobMsg, timeout time.Duration) 
 	if err := writeRaw(p.conn, framePrepare, b); err != nil {
 		return err
 	}
+	return p.awaitLoaded(ctx, timeout, "prepare")
+}
+
+// awaitLoaded waits for the worker's frameLoaded answer to a load or
+// prepare request. A worker that does not answer within timeout, or whose
+// ctx ends, is killed; an answer carrying a message is a ModuleError (the
+// worker is fine; the module is not).
+func (p *proc) awaitLoaded(ctx context.Context, timeout time.Duration, what string) error {
 	stop := context.AfterFunc(ctx, p.kill)
 	defer stop()
 	t := time.AfterFunc(timeout, p.kill)
@@ -200,10 +192,10 @@ func (p *proc) prepare(ctx context.Context, msg *jobMsg, timeout time.Duration) 
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("prepare: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if kind != frameLoaded {
-		return fmt.Errorf("prepare: unexpected frame %q", kind)
+		return fmt.Errorf("%s: unexpected frame %q", what, kind)
 	}
 	if len(payload) > 0 {
 		return &ModuleError{Message: string(payload)}
