@@ -64,20 +64,25 @@ type inproc struct {
 	p  *program
 }
 
-func newInproc(b testing.TB, cache wazero.CompilationCache) *inproc {
+// workerRuntime is the wazero setup a worker has (WASI and the runlet
+// host module), closed at the end of the benchmark.
+func workerRuntime(b testing.TB) wazero.Runtime {
 	b.Helper()
-	mod, wasm := benchModule(b)
 	ctx := context.Background()
-	cfg := wazero.NewRuntimeConfigCompiler()
-	if cache != nil {
-		cfg = cfg.WithCompilationCache(cache)
-	}
-	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	rt := wazero.NewRuntime(ctx)
 	b.Cleanup(func() { rt.Close(ctx) })
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
 	if err := host.Instantiate(ctx, rt); err != nil {
 		b.Fatal(err)
 	}
+	return rt
+}
+
+func newInproc(b testing.TB) *inproc {
+	b.Helper()
+	mod, wasm := benchModule(b)
+	ctx := context.Background()
+	rt := workerRuntime(b)
 	c, err := rt.CompileModule(ctx, wasm)
 	if err != nil {
 		b.Fatal(err)
@@ -110,7 +115,7 @@ func callN(b testing.TB, inst *instance, n int) {
 func BenchmarkRawCall(b *testing.B) {
 	for _, n := range []int{0, 10, 25} {
 		b.Run("fibo="+strconv.Itoa(n), func(b *testing.B) {
-			ip := newInproc(b, nil)
+			ip := newInproc(b)
 			inst := ip.instance(b)
 			defer inst.close(context.Background())
 			callN(b, inst, n)
@@ -125,7 +130,7 @@ func BenchmarkRawCall(b *testing.B) {
 // BenchmarkInstanceFresh instantiates and initialises a new instance the
 // way wazero alone would (no snapshot): the cost isolated mode avoids.
 func BenchmarkInstanceFresh(b *testing.B) {
-	ip := newInproc(b, nil)
+	ip := newInproc(b)
 	b.ResetTimer()
 	for range b.N {
 		ip.p.snap = nil
@@ -138,7 +143,7 @@ func BenchmarkInstanceFresh(b *testing.B) {
 // BenchmarkInstanceFromSnapshot instantiates a new instance and restores
 // the snapshot into it (how a replacement instance is made).
 func BenchmarkInstanceFromSnapshot(b *testing.B) {
-	ip := newInproc(b, nil)
+	ip := newInproc(b)
 	ip.instance(b).close(context.Background())
 	b.ResetTimer()
 	for range b.N {
@@ -153,7 +158,7 @@ func BenchmarkInstanceFromSnapshot(b *testing.B) {
 func BenchmarkReset(b *testing.B) {
 	for _, n := range []int{0, 10} {
 		b.Run("fibo="+strconv.Itoa(n), func(b *testing.B) {
-			ip := newInproc(b, nil)
+			ip := newInproc(b)
 			inst := ip.instance(b)
 			defer inst.close(context.Background())
 			var resetTotal time.Duration
@@ -214,7 +219,7 @@ func benchCompile(b *testing.B, wasm []byte) {
 // ready instance costs (after one job each, as in a pool).
 func BenchmarkInstanceMemory(b *testing.B) {
 	const n = 32
-	ip := newInproc(b, nil)
+	ip := newInproc(b)
 	ip.instance(b).close(context.Background())
 	for range b.N {
 		goruntime.GC()
@@ -249,7 +254,7 @@ func rssBytes(b testing.TB) int64 {
 
 // BenchmarkCallAfterReset times only the first call after a reset.
 func BenchmarkCallAfterReset(b *testing.B) {
-	ip := newInproc(b, nil)
+	ip := newInproc(b)
 	inst := ip.instance(b)
 	defer inst.close(context.Background())
 	var total time.Duration

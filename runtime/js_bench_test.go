@@ -7,30 +7,20 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/runlet/runlet/host"
 	"github.com/runlet/runlet/internal/jsbuild"
 	"github.com/runlet/runlet/plugins/quickjs"
 )
 
-func jsProgram(b *testing.B, cache wazero.CompilationCache) (wazero.Runtime, *program) {
+func jsProgram(b *testing.B) (wazero.Runtime, *program) {
 	b.Helper()
 	mod, err := Prepare(b.TempDir(), quickjs.Wasm)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	cfg := wazero.NewRuntimeConfigCompiler()
-	if cache != nil {
-		cfg = cfg.WithCompilationCache(cache)
-	}
-	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
-	b.Cleanup(func() { rt.Close(ctx) })
-	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
-	if err := host.Instantiate(ctx, rt); err != nil {
-		b.Fatal(err)
-	}
+	rt := workerRuntime(b)
 	wasm, _ := readFile(mod.Path)
 	c, err := rt.CompileModule(ctx, wasm)
 	if err != nil {
@@ -47,7 +37,7 @@ func jsProgram(b *testing.B, cache wazero.CompilationCache) (wazero.Runtime, *pr
 // with a script loaded, after one job each (target ≤ 4 MB).
 func BenchmarkJSInstanceMemory(b *testing.B) {
 	const n = 32
-	rt, p := jsProgram(b, nil)
+	rt, p := jsProgram(b)
 	ctx := host.WithJob(context.Background(), &host.Job{Logs: host.NewLogs(1<<20, nil), MaxResult: 1 << 20})
 	first, err := instantiate(ctx, rt, p, func(api.MutableGlobal) {}, nil, nil)
 	if err != nil {
