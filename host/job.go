@@ -90,3 +90,39 @@ func jobFrom(ctx context.Context) *Job {
 	j, _ := ctx.Value(jobKey{}).(*Job)
 	return j
 }
+
+// The methods below serve guests that reach the host through another ABI
+// (Extism plugins, whose host functions belong to the Extism SDK). They
+// apply the same budgets and policy as the runlet import, but return a
+// limit as an error instead of trapping the guest: the caller decides how
+// to end the call.
+
+// Log adds one guest log line. It counts as a host call; past the log
+// budget the job records a "logs" LimitError and asks the guest to stop.
+// It returns the job's LimitError once one is recorded.
+func (j *Job) Log(level Level, text string) error {
+	if err := j.count(); err != nil {
+		return err
+	}
+	if level > LevelError {
+		level = LevelError
+	}
+	j.Logs.Add(level, text)
+	if j.Logs.Overflowed() {
+		j.exceed("logs", j.Logs.max)
+	}
+	if l := j.Limit(); l != nil {
+		return l
+	}
+	return nil
+}
+
+// Fetch sends an outbound HTTP request for the guest, exactly as the
+// runlet import's OpHTTP call does: it counts as a host call and goes
+// through the job's Fetcher under its Policy (no Fetcher: refused).
+func (j *Job) Fetch(ctx context.Context, r fetch.Request) (*fetch.Response, error) {
+	if err := j.count(); err != nil {
+		return nil, err
+	}
+	return j.fetch(ctx, r)
+}

@@ -85,14 +85,22 @@ func logLine(ctx context.Context, mod api.Module, stack []uint64) {
 }
 
 func (j *Job) countCall() {
+	if err := j.count(); err != nil {
+		panic(err)
+	}
+}
+
+// count counts one host call and returns the LimitError past MaxHostCalls.
+func (j *Job) count() *LimitError {
 	j.mu.Lock()
 	j.calls++
 	over := j.MaxHostCalls > 0 && j.calls > j.MaxHostCalls
 	j.mu.Unlock()
 	if over {
 		j.exceed("host calls", int64(j.MaxHostCalls))
-		panic(&LimitError{Kind: "host calls", Limit: int64(j.MaxHostCalls)})
+		return &LimitError{Kind: "host calls", Limit: int64(j.MaxHostCalls)}
 	}
+	return nil
 }
 
 func call(ctx context.Context, mod api.Module, stack []uint64) {
@@ -130,14 +138,11 @@ func recv(ctx context.Context, mod api.Module, stack []uint64) {
 
 func (j *Job) dispatch(ctx context.Context, op pdk.Op, req []byte) ([]byte, error) {
 	if op == pdk.OpHTTP {
-		if j.Fetcher == nil {
-			return nil, fmt.Errorf("outbound HTTP is not granted to this script")
-		}
 		var r fetch.Request
 		if err := json.Unmarshal(req, &r); err != nil {
 			return nil, fmt.Errorf("decode request: %w", err)
 		}
-		resp, err := j.Fetcher.Do(ctx, j.Policy, r)
+		resp, err := j.fetch(ctx, r)
 		if err != nil {
 			return nil, err
 		}
@@ -147,4 +152,11 @@ func (j *Job) dispatch(ctx context.Context, op pdk.Op, req []byte) ([]byte, erro
 		return nil, ErrUnsupported
 	}
 	return j.Caller.Call(ctx, op, req)
+}
+
+func (j *Job) fetch(ctx context.Context, r fetch.Request) (*fetch.Response, error) {
+	if j.Fetcher == nil {
+		return nil, fmt.Errorf("outbound HTTP is not granted to this script")
+	}
+	return j.Fetcher.Do(ctx, j.Policy, r)
 }

@@ -21,6 +21,15 @@
 //	runlet_run(ptr i32, len i32) i32  run the entry with the JSON args at ptr; 0 ok, 1 failed
 //	runlet_warmup()                   exercise lazy initialisation before the host snapshots
 //	runlet_reseed()                   reseed guest randomness after the host restored a snapshot
+//	runlet_begin(flags i32, timeout_ms i32, max_memory i64)
+//	                                  optional, called before each runlet_run: flags bit 0 asks
+//	                                  for a fresh scope (the instance ran a job without a reset,
+//	                                  warm mode); timeout_ms is the in-guest deadline from now
+//	                                  (0 none); max_memory the linear-memory limit in bytes
+//
+// A guest that stops itself at its in-guest deadline or heap limit says so in
+// its error document with "timeout": true or "oom": true; the host then
+// reports a timeout or out-of-memory with the guest's stack.
 //
 // Host imports, module "runlet":
 //

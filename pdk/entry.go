@@ -38,6 +38,11 @@ type Failure struct {
 	Message string `json:"message"`
 	Stack   string `json:"stack,omitempty"`
 	Panic   bool   `json:"panic,omitempty"`
+	// Timeout and OOM tell the host the guest stopped itself at its
+	// in-guest deadline or heap limit (runlet_begin), so the job is
+	// reported as a timeout or out-of-memory with this stack.
+	Timeout bool `json:"timeout,omitempty"`
+	OOM     bool `json:"oom,omitempty"`
 }
 
 // invoke runs the registered entry, turning a returned error or a panic

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"github.com/dop251/goja"
 	"slices"
 	"strconv"
 	"sync"
@@ -153,4 +154,28 @@ func runJobs(b *testing.B, e *runtime.Engine, job runtime.Job) {
 	}
 	b.ReportMetric(float64(reset.Nanoseconds())/float64(b.N), "reset-ns/op")
 	b.ReportMetric(float64(run.Nanoseconds())/float64(b.N), "guest-ns/op")
+}
+
+// BenchmarkJSFiboNativeGoja is the baseline for BenchmarkJSJob's fibo=25:
+// the same function in goja, a JS engine in Go, run natively (no Wasm, no
+// worker) in this process (target: QuickJS-in-Wasm no slower).
+func BenchmarkJSFiboNativeGoja(b *testing.B) {
+	vm := goja.New()
+	if _, err := vm.RunString(`function fibo(n) { return n < 2 ? n : fibo(n - 1) + fibo(n - 2); }`); err != nil {
+		b.Fatal(err)
+	}
+	fibo, ok := goja.AssertFunction(vm.Get("fibo"))
+	if !ok {
+		b.Fatal("fibo is not a function")
+	}
+	b.ResetTimer()
+	for range b.N {
+		v, err := fibo(goja.Undefined(), vm.ToValue(25))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if v.ToInteger() != 75025 {
+			b.Fatalf("fibo(25) = %v", v)
+		}
+	}
 }

@@ -110,6 +110,9 @@ type Job struct {
 	// Caller answers state, variable, resource and child-job calls; nil
 	// answers "not supported".
 	Caller host.Caller
+	// Entry names the export an Extism plugin (Module.Kind KindExtism)
+	// runs. Default DefaultEntry ("main"); ignored for runlet modules.
+	Entry string
 }
 
 // Result is what a job produced. Run returns it with the logs even when
@@ -326,7 +329,7 @@ func (e *Engine) Prepare(ctx context.Context, job Job) error {
 		return err
 	}
 	ref := moduleRef(job.Module)
-	msg := jobMsg{Module: ref, Limits: limits, Load: job.Load, WarmRecycle: e.cfg.WarmRecycle}
+	msg := jobMsg{Module: ref, Limits: limits, Load: job.Load, Entry: job.Entry, WarmRecycle: e.cfg.WarmRecycle}
 	return e.eachIdle(ctx, func(p *proc) error {
 		if err := p.load(ctx, ref, e.cfg.CompileTimeout); err != nil {
 			return err
@@ -397,7 +400,7 @@ func (e *Engine) Run(ctx context.Context, job Job) (*Result, error) {
 		e.releaseOrReplace(p, err)
 		return nil, err
 	}
-	msg := jobMsg{Module: ref, Limits: limits, Args: args, Load: job.Load, WarmRecycle: e.cfg.WarmRecycle, Warm: job.Mode == Warm}
+	msg := jobMsg{Module: ref, Limits: limits, Args: args, Load: job.Load, Entry: job.Entry, WarmRecycle: e.cfg.WarmRecycle, Warm: job.Mode == Warm}
 	res, err, healthy := e.exchange(ctx, p, &msg, job.Caller)
 	if healthy {
 		e.release(p)
@@ -519,7 +522,7 @@ func (w *wireError) err(l Limits) error {
 	}
 	switch w.Kind {
 	case "timeout":
-		return &TimeoutError{Limit: l.Timeout}
+		return &TimeoutError{Limit: l.Timeout, Stack: w.Stack}
 	case "oom":
 		return &OutOfMemoryError{Limit: l.MaxMemory}
 	case "script":

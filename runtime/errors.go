@@ -22,7 +22,8 @@ var (
 // errors.Is(err, context.DeadlineExceeded).
 type TimeoutError struct {
 	Limit time.Duration
-	Hard  bool // the worker process had to be killed
+	Hard  bool   // the worker process had to be killed
+	Stack string // where the script was, when it stopped itself (JS)
 }
 
 func (e *TimeoutError) Error() string {

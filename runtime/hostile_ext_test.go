@@ -272,6 +272,11 @@ func TestWarmModeKeepsState(t *testing.T) {
 	if err != nil || string(res.Output) != "1" {
 		t.Fatalf("after an error: %v %v, want a recycled instance answering 1", err, res)
 	}
+	// An isolated job of the same program never runs on the warm state.
+	res, err = e.Run(context.Background(), runtime.Job{Module: mod, Mode: runtime.Isolated, Args: args(t, "mode", "incr", "n", 0)})
+	if err != nil || string(res.Output) != "1" {
+		t.Fatalf("isolated after warm: %v %v, want 1 (the warm instance's state leaked)", err, res)
+	}
 }
 
 // blockingCaller never answers state calls until released.

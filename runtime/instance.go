@@ -5,8 +5,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -23,6 +23,7 @@ const (
 	exportRun     = "runlet_run"
 	exportWarmup  = "runlet_warmup"
 	exportReseed  = "runlet_reseed"
+	exportBegin   = "runlet_begin"
 	exportLoad    = "runlet_load"
 	exportABI     = "runlet_abi_v1"
 	exportInitial = "_initialize"
@@ -55,6 +56,7 @@ type instance struct {
 	alloc   api.Function
 	run     api.Function
 	reseed  api.Function // optional: runlet_reseed
+	beginFn api.Function // optional: runlet_begin
 	stop    api.MutableGlobal
 	globals []api.MutableGlobal
 	stdout  *switchWriter
@@ -80,6 +82,23 @@ func (s *switchWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
+// guestConfig is the WASI configuration every guest gets: stdout and
+// stderr to the job's logs, real clocks and randomness, the granted
+// environment (in a stable order) and nothing else.
+func guestConfig(stdout, stderr io.Writer, env map[string]string) wazero.ModuleConfig {
+	cfg := wazero.NewModuleConfig().
+		WithStdout(stdout).
+		WithStderr(stderr).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithRandSource(rand.Reader)
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		cfg = cfg.WithEnv(k, env[k])
+	}
+	return cfg
+}
+
 // instantiate creates an instance of p. The first instance of a program runs
 // the guest's initialisation and warm-up and becomes the snapshot; later
 // instances start from the snapshot without re-running initialisation.
@@ -87,23 +106,7 @@ func instantiate(ctx context.Context, rt wazero.Runtime, p *program, armStop fun
 	alloc := &memoryAllocator{limit: uint64(p.limits.MaxMemory)}
 	ctx = experimental.WithMemoryAllocator(ctx, alloc)
 	inst := &instance{stdout: &switchWriter{w: stdout}, stderr: &switchWriter{w: stderr}}
-	cfg := wazero.NewModuleConfig().
-		WithName("").
-		WithStartFunctions().
-		WithStdout(inst.stdout).
-		WithStderr(inst.stderr).
-		WithSysWalltime().
-		WithSysNanotime().
-		WithSysNanosleep().
-		WithRandSource(rand.Reader)
-	keys := make([]string, 0, len(p.limits.Env))
-	for k := range p.limits.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		cfg = cfg.WithEnv(k, p.limits.Env[k])
-	}
+	cfg := guestConfig(inst.stdout, inst.stderr, p.limits.Env).WithName("").WithStartFunctions()
 	mod, err := rt.InstantiateModule(ctx, p.compiled, cfg)
 	if err != nil {
 		if lm := alloc.take(); lm != nil && lm.oom {
@@ -116,6 +119,7 @@ func instantiate(ctx context.Context, rt wazero.Runtime, p *program, armStop fun
 	inst.alloc = mod.ExportedFunction(exportAlloc)
 	inst.run = mod.ExportedFunction(exportRun)
 	inst.reseed = mod.ExportedFunction(exportReseed)
+	inst.beginFn = mod.ExportedFunction(exportBegin)
 	g, _ := mod.ExportedGlobal(stopGlobal).(api.MutableGlobal)
 	if inst.alloc == nil || inst.run == nil || g == nil || mod.ExportedFunction(exportABI) == nil {
 		mod.Close(ctx)

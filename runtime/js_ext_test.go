@@ -184,3 +184,141 @@ export async function main() {
 		t.Fatalf("got  %s\nwant %s", res.Output, want)
 	}
 }
+
+// TestJSWarmFreshContext: in warm mode the instance (and its QuickJS
+// runtime) is reused, but each job gets a fresh JSContext: globals and
+// changed built-ins of one job are gone in the next, while the reuse shows
+// in the stats (no fresh instance).
+func TestJSWarmFreshContext(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, 1, false)
+	src := `let calls = 0;
+export function main(pollute: boolean) {
+  calls++;
+  const seen = typeof Array.prototype.evil + "/" + JSON.stringify([1].map(x => x)) + "/" + typeof globalThis.leak + "/" + calls;
+  if (pollute) {
+    Array.prototype.evil = () => "pwned";
+    Array.prototype.map = function () { return ["hijacked"]; };
+    Object.prototype.polluted = true;
+    globalThis.leak = 42;
+  }
+  return seen;
+}`
+	for i, pollute := range []string{"true", "false", "true", "false"} {
+		job := jsJob(t, src, `{"args":[`+pollute+`]}`, runtime.Limits{})
+		job.Mode = runtime.Warm
+		res, err := e.Run(context.Background(), job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(res.Output) != `"undefined/[1]/undefined/1"` {
+			t.Fatalf("warm job %d saw %s: state leaked from an earlier job", i, res.Output)
+		}
+		if i > 0 && res.Stats.Fresh {
+			t.Fatalf("warm job %d ran on a fresh instance: the instance was not reused", i)
+		}
+	}
+}
+
+// TestJSInGuestDeadline: QuickJS's interrupt handler stops a runaway loop
+// at the in-guest deadline (before the host's stop flag), the error carries
+// the script's line, and the warm instance stays usable.
+func TestJSInGuestDeadline(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, 1, false)
+	src := `export function main(spin: boolean) {
+  let x = 0;
+  while (spin) { x++; }
+  return "ok";
+}`
+	job := jsJob(t, src, `{"args":[true]}`, runtime.Limits{Timeout: time.Second})
+	job.Mode = runtime.Warm
+	start := time.Now()
+	_, err := e.Run(context.Background(), job)
+	var te *runtime.TimeoutError
+	if !errors.As(err, &te) || te.Hard {
+		t.Fatalf("err = %#v, want a soft TimeoutError", err)
+	}
+	out, err := jsbuild.Build("script.ts", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stack := out.Map.MapStack(te.Stack, "script.ts"); !strings.Contains(stack, "at main (script.ts:3)") {
+		t.Fatalf("timeout stack %q (mapped %q) does not point at the loop (line 3)", te.Stack, stack)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("timeout took %s", d)
+	}
+	job.Args = []byte(`{"args":[false]}`)
+	res, err := e.Run(context.Background(), job)
+	if err != nil || string(res.Output) != `"ok"` {
+		t.Fatalf("after the timeout: %v %v", res, err)
+	}
+}
+
+// TestJSTimerPastDeadline: a timer due after the deadline does not keep
+// the worker asleep until the hard kill.
+func TestJSTimerPastDeadline(t *testing.T) {
+	t.Parallel()
+	e, _ := shared(t)
+	src := `export async function main() {
+  await new Promise((resolve) => setTimeout(resolve, 3600 * 1000));
+  return "woke";
+}`
+	start := time.Now()
+	_, err := e.Run(context.Background(), jsJob(t, src, `{}`, runtime.Limits{Timeout: 200 * time.Millisecond}))
+	var te *runtime.TimeoutError
+	if !errors.As(err, &te) || te.Hard {
+		t.Fatalf("err = %#v, want a soft TimeoutError", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("timeout took %s", d)
+	}
+}
+
+// TestJSHeapLimit: QuickJS's own heap limit (derived from the memory
+// limit) ends an unbounded allocation with OutOfMemoryError while the
+// guest can still report it, and the warm instance survives.
+func TestJSHeapLimit(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, 1, false)
+	src := `export function main(grow: boolean) {
+  const a = [];
+  while (grow) { a.push(new Array(1 << 14).fill(a.length)); }
+  return a.length;
+}`
+	job := jsJob(t, src, `{"args":[true]}`, runtime.Limits{MaxMemory: 48 << 20, Timeout: 20 * time.Second})
+	job.Mode = runtime.Warm
+	_, err := e.Run(context.Background(), job)
+	var oom *runtime.OutOfMemoryError
+	if !errors.As(err, &oom) {
+		t.Fatalf("err = %v, want OutOfMemoryError", err)
+	}
+	job.Args = []byte(`{"args":[false]}`)
+	res, err := e.Run(context.Background(), job)
+	if err != nil || string(res.Output) != `0` {
+		t.Fatalf("after the out-of-memory: %v %v", res, err)
+	}
+}
+
+// TestIsolatedAfterWarm: an isolated job of a program whose instance a warm
+// job left behind does not see the warm job's state.
+func TestIsolatedAfterWarm(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, 1, false)
+	src := `let calls = 0;
+export function main() { calls++; return calls; }`
+	warm := jsJob(t, src, `{}`, runtime.Limits{})
+	warm.Mode = runtime.Warm
+	iso := warm
+	iso.Mode = runtime.Isolated
+	for i, job := range []runtime.Job{warm, iso, iso} {
+		res, err := e.Run(context.Background(), job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(res.Output) != "1" {
+			t.Fatalf("job %d returned %s, want 1 (a fresh module scope)", i, res.Output)
+		}
+	}
+}

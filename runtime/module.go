@@ -22,6 +22,9 @@ type Module struct {
 	Hash    string   `json:"hash"`    // hex SHA-256 of the prepared module
 	Path    string   `json:"path"`    // the prepared .wasm file
 	Globals []string `json:"globals"` // exported globals a snapshot saves
+	// Kind is KindRunlet (runlet ABI, rewritten) or KindExtism (an Extism
+	// plugin, see PrepareExtism).
+	Kind string `json:"kind,omitempty"`
 }
 
 // Prepare rewrites wasm (a wasip1 reactor speaking runlet ABI v1) and

@@ -150,12 +150,12 @@ func (p *proc) register(msg *jobMsg) (uint32, error) {
 	if err != nil {
 		return 0, err
 	}
-	key := fmt.Sprintf("%s|%d|%x|%s", msg.Module.Hash, msg.WarmRecycle, sha256.Sum256(msg.Load), lim)
+	key := fmt.Sprintf("%s|%d|%x|%s|%s", msg.Module.Hash, msg.WarmRecycle, sha256.Sum256(msg.Load), lim, msg.Entry)
 	if id, ok := p.progs[key]; ok {
 		return id, nil
 	}
 	id := uint32(len(p.progs) + 1)
-	pm := programMsg{ID: id, Module: msg.Module, WarmRecycle: msg.WarmRecycle, Limits: msg.Limits, Load: msg.Load}
+	pm := programMsg{ID: id, Module: msg.Module, WarmRecycle: msg.WarmRecycle, Limits: msg.Limits, Load: msg.Load, Entry: msg.Entry}
 	if err := writeFrame(p.conn, frameProgram, pm); err != nil {
 		return 0, err
 	}

@@ -32,6 +32,7 @@ type moduleRef struct {
 	Hash    string   `json:"hash"`
 	Path    string   `json:"path"`
 	Globals []string `json:"globals,omitempty"`
+	Kind    string   `json:"kind,omitempty"`
 }
 
 type jobMsg struct {
@@ -41,6 +42,7 @@ type jobMsg struct {
 	Limits      Limits          `json:"limits"`
 	Args        json.RawMessage `json:"args"`
 	Load        []byte          `json:"load,omitempty"`
+	Entry       string          `json:"entry,omitempty"` // Extism plugins: the export to call
 	key         string          // worker side: programKey of the above
 }
 
@@ -52,6 +54,7 @@ type programMsg struct {
 	WarmRecycle int       `json:"warm_recycle,omitempty"`
 	Limits      Limits    `json:"limits"`
 	Load        []byte    `json:"load,omitempty"`
+	Entry       string    `json:"entry,omitempty"`
 }
 
 func encodeJob(id uint32, warm bool, args []byte) []byte {

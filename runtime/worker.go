@@ -35,6 +35,8 @@ type worker struct {
 	out      io.Writer
 	fetcher  *fetch.Fetcher
 	gc       gcPacer
+	cache    wazero.CompilationCache // nil without a cache directory
+	extism   extismPrograms          // Extism plugins; see extism_worker.go
 }
 
 // maxPrograms bounds the programs a worker keeps; the least recently added
@@ -43,9 +45,10 @@ const maxPrograms = 64
 
 func newWorker(ctx context.Context, cacheDir string, in io.Reader, out io.Writer) (*worker, error) {
 	cfg := wazero.NewRuntimeConfigCompiler()
+	var cache wazero.CompilationCache
 	if cacheDir != "" {
-		cache, err := wazero.NewCompilationCacheWithDir(cacheDir)
-		if err != nil {
+		var err error
+		if cache, err = wazero.NewCompilationCacheWithDir(cacheDir); err != nil {
 			return nil, fmt.Errorf("compilation cache %s: %w", cacheDir, err)
 		}
 		cfg = cfg.WithCompilationCache(cache)
@@ -65,6 +68,7 @@ func newWorker(ctx context.Context, cacheDir string, in io.Reader, out io.Writer
 		in:       &frameReader{r: bufio.NewReaderSize(in, 64<<10)},
 		out:      out,
 		fetcher:  fetch.New(fetch.Limits{}),
+		cache:    cache,
 	}, nil
 }
 
@@ -87,7 +91,7 @@ func (w *worker) serve(ctx context.Context) error {
 			if err := json.Unmarshal(payload, &pm); err != nil {
 				return fmt.Errorf("decode program: %w", err)
 			}
-			w.defs[pm.ID] = &jobMsg{Module: pm.Module, WarmRecycle: pm.WarmRecycle, Limits: pm.Limits, Load: pm.Load,
+			w.defs[pm.ID] = &jobMsg{Module: pm.Module, WarmRecycle: pm.WarmRecycle, Limits: pm.Limits, Load: pm.Load, Entry: pm.Entry,
 				key: programKey(pm.Module, pm.Limits, pm.Load)}
 		case framePrepare:
 			msg := ""
@@ -108,7 +112,12 @@ func (w *worker) serve(ctx context.Context) error {
 			}
 			job := *def
 			job.Warm, job.Args = warm, args
-			after := w.runJob(ctx, &job)
+			var after func()
+			if job.Module.Kind == KindExtism {
+				after = w.runExtism(ctx, &job)
+			} else {
+				after = w.runJob(ctx, &job)
+			}
 			if after != nil {
 				after()
 			}
@@ -185,6 +194,9 @@ func (w *worker) prepare(ctx context.Context, payload []byte) error {
 	def, ok := w.defs[id]
 	if !ok {
 		return fmt.Errorf("prepare: unknown program %d", id)
+	}
+	if def.Module.Kind == KindExtism {
+		return w.prepareExtism(ctx, def)
 	}
 	p, err := w.program(ctx, def)
 	if err != nil || p.idle != nil {
@@ -286,6 +298,18 @@ func (w *worker) runJob(ctx context.Context, job *jobMsg) (after func()) {
 	jctx := host.WithJob(ctx, hj)
 	inst := p.idle
 	p.idle = nil
+	if inst != nil && !job.Warm && inst.jobs > 0 {
+		// An isolated job after warm jobs of the same program: the warm
+		// instance's state must not be visible, so reset it first.
+		t := time.Now()
+		if inst.restore(p.snap) {
+			inst.jobs = 0
+		} else {
+			inst.close(ctx)
+			inst = nil
+		}
+		stats.Reset += time.Since(t)
+	}
 	if inst == nil {
 		stats.Fresh = true
 		inst, err = instantiate(jctx, w.rt, p, st.arm, stdout, stderr)
@@ -303,7 +327,10 @@ func (w *worker) runJob(ctx context.Context, job *jobMsg) (after func()) {
 	inst.stderr.set(stderr)
 
 	runStart := time.Now()
-	rc, callErr := inst.call(jctx, job.Args)
+	rc, callErr := inst.begin(jctx, job, time.Since(start))
+	if callErr == nil && rc == 0 {
+		rc, callErr = inst.call(jctx, job.Args)
+	}
 	stats.Run = time.Since(runStart)
 	fired := st.finish()
 	stdout.Flush()
@@ -331,7 +358,14 @@ func (w *worker) runJob(ctx context.Context, job *jobMsg) (after func()) {
 		if err := json.Unmarshal(hj.Failure(), &f); err != nil {
 			f.Message = "script failed without an error message"
 		}
-		werr = &wireError{Kind: "script", Message: f.Message, Stack: f.Stack, Panic: f.Panic}
+		switch {
+		case f.Timeout:
+			werr = &wireError{Kind: "timeout", Message: f.Message, Stack: f.Stack}
+		case f.OOM:
+			werr = &wireError{Kind: "oom", Message: f.Message, Limit: job.Limits.MaxMemory}
+		default:
+			werr = &wireError{Kind: "script", Message: f.Message, Stack: f.Stack, Panic: f.Panic}
+		}
 	default:
 		result = hj.Result()
 		if result == nil {
@@ -344,7 +378,7 @@ func (w *worker) runJob(ctx context.Context, job *jobMsg) (after func()) {
 		t := time.Now()
 		defer func() { p.lastReset = time.Since(t) }()
 		keep := callErr == nil
-		if keep && job.Warm && werr == nil && (job.WarmRecycle <= 0 || inst.jobs < job.WarmRecycle) {
+		if keep && job.Warm && werr == nil && (job.WarmRecycle <= 0 || inst.jobs < job.WarmRecycle) && !inst.interpreter() {
 			p.idle = inst // warm: keep the state as it is
 			return
 		}
@@ -359,6 +393,36 @@ func (w *worker) runJob(ctx context.Context, job *jobMsg) (after func()) {
 			}
 		}
 	}
+}
+
+// begin tells a guest that exports runlet_begin the coming run's in-guest
+// deadline and memory limit. The in-guest deadline is a little before the
+// job's: a guest that stops itself there reports a clean timeout with its
+// stack and stays reusable, ahead of the stop flag.
+func (i *instance) begin(ctx context.Context, job *jobMsg, elapsed time.Duration) (uint32, error) {
+	if i.beginFn == nil {
+		return 0, nil
+	}
+	soft := softTimeout(job.Limits.Timeout, elapsed)
+	res, err := i.beginFn.Call(ctx, 0, uint64(soft.Milliseconds()), uint64(job.Limits.MaxMemory))
+	if err != nil {
+		return 0, err
+	}
+	return api.DecodeU32(res[0]), nil
+}
+
+// interpreter reports a guest that hosts a language runtime (it exports
+// runlet_begin, as the QuickJS plugin does). Warm mode resets such an
+// instance from its snapshot after every job anyway: that gives the next
+// job pristine globals and built-ins, and at 0.06 ms it is cheaper than the
+// interpreter's own fresh scope (a new JSContext costs ~1 ms; RATIONALE.md).
+func (i *instance) interpreter() bool { return i.beginFn != nil }
+
+// softTimeout is the in-guest deadline, from now, for a job with timeout t
+// of which elapsed has passed: 5% of t (at most 50 ms) before the job's
+// deadline, and at least 1 ms.
+func softTimeout(t, elapsed time.Duration) time.Duration {
+	return max(t-elapsed-min(t/20, 50*time.Millisecond), time.Millisecond)
 }
 
 // call writes args into the guest and runs it.

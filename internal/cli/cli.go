@@ -66,12 +66,16 @@ func usage(w io.Writer) {
 
 Usage:
   runlet run FILE [--arg name=value]... [--args JSON] [--timeout D] [--memory SIZE]
-                  [--allow-host HOST]... [--allow-private] [--warm]
+                  [--allow-host HOST]... [--allow-private] [--warm] [--entry FUNC]
   runlet schema FILE
   runlet serve [--data DIR] [--addr HOST:PORT]   (not available yet)
   runlet version
 
+FILE is a Go (.go), TypeScript (.ts) or JavaScript (.js) script, or an Extism
+plugin (.wasm; its arguments schema, if any, in FILE.schema.json next to it).
+
 Environment:
-  RUNLET_CACHE_DIR   build and compilation cache (default: the user cache dir + /runlet)
+  RUNLET_CACHE_DIR     build and compilation cache (default: the user cache dir + /runlet)
+  RUNLET_NPM_REGISTRY  npm registry for JS/TS imports (default https://registry.npmjs.org)
 `)
 }

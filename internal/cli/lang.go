@@ -3,12 +3,14 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 
 	"github.com/runlet/runlet/internal/gobuild"
 	"github.com/runlet/runlet/internal/gosrc"
 	"github.com/runlet/runlet/internal/jsbuild"
 	"github.com/runlet/runlet/internal/jsonschema"
+	"github.com/runlet/runlet/internal/npm"
 	"github.com/runlet/runlet/internal/tssrc"
 	"github.com/runlet/runlet/plugins/quickjs"
 	"github.com/runlet/runlet/runtime"
@@ -17,6 +19,10 @@ import (
 // inferSchema returns the schema of a script's main and, for JS/TS, the
 // parameter order the interpreter calls main with.
 func inferSchema(lang, file string, src []byte) (*jsonschema.Schema, []string, error) {
+	if lang == "wasm" {
+		s, err := wasmSchema(file)
+		return s, nil, err
+	}
 	if lang == "go" {
 		s, err := gosrc.Parse(file, src)
 		if err != nil {
@@ -44,6 +50,9 @@ type prepared struct {
 }
 
 func prepareScript(ctx context.Context, cache, lang, file string, src []byte, args json.RawMessage, params []string) (*prepared, error) {
+	if lang == "wasm" {
+		return prepareWasm(cache, src, args)
+	}
 	modules := filepath.Join(cache, "modules")
 	if lang == "go" {
 		out, err := (&gobuild.Builder{Dir: filepath.Join(cache, "go")}).Build(ctx, file, src, nil)
@@ -56,9 +65,23 @@ func prepareScript(ctx context.Context, cache, lang, file string, src []byte, ar
 		}
 		return &prepared{module: mod, args: args, mapStack: func(s string) string { return gobuild.MapPaths(s, file) }}, nil
 	}
-	out, err := jsbuild.Build(file, src)
+	// npm imports resolve against RUNLET_NPM_REGISTRY (default: npmjs)
+	// into cache/npm. The lock of this script version (its source) is kept
+	// there too, so later runs bundle the same packages, offline.
+	npmCache := filepath.Join(cache, "npm")
+	lockFile := npm.LockPath(npmCache, src)
+	lock, _ := npm.ReadLockFile(lockFile) // unreadable: resolve afresh
+	out, err := jsbuild.BuildWith(ctx, file, src, jsbuild.Options{
+		NPM:  &npm.Resolver{Registry: os.Getenv("RUNLET_NPM_REGISTRY"), CacheDir: npmCache},
+		Lock: lock,
+	})
 	if err != nil {
 		return nil, err
+	}
+	if out.Lock != nil {
+		if err := out.Lock.WriteFile(lockFile); err != nil {
+			return nil, err
+		}
 	}
 	mod, err := runtime.Prepare(modules, quickjs.Wasm)
 	if err != nil {

@@ -52,6 +52,7 @@ type runOpts struct {
 	allowHosts multiFlag
 	private    bool
 	warm       bool
+	entry      string
 }
 
 func runCmd(ctx context.Context, argv []string, env Env) int {
@@ -65,6 +66,7 @@ func runCmd(ctx context.Context, argv []string, env Env) int {
 	fs.Var(&o.allowHosts, "allow-host", "a `host` outbound HTTP may reach (repeatable; *.example.com, host:port)")
 	fs.BoolVar(&o.private, "allow-private", false, "let HTTP reach loopback and private networks")
 	fs.BoolVar(&o.warm, "warm", false, "reuse a warm instance (no per-job clean state)")
+	fs.StringVar(&o.entry, "entry", "", "the `function` an Extism plugin (.wasm) runs (default main)")
 	pos, err := parseInterleaved(fs, argv)
 	if err != nil {
 		return ExitUsage
@@ -89,8 +91,12 @@ func runCmd(ctx context.Context, argv []string, env Env) int {
 		return ExitUsage
 	}
 	lang := languageOf(file)
-	if lang != "go" && lang != "typescript" && lang != "javascript" {
-		fmt.Fprintf(env.Stderr, "runlet run: %s: unsupported language %q (supported: .go, .ts, .js)\n", file, lang)
+	if lang != "go" && lang != "typescript" && lang != "javascript" && lang != "wasm" {
+		fmt.Fprintf(env.Stderr, "runlet run: %s: unsupported language %q (supported: .go, .ts, .js, .wasm)\n", file, lang)
+		return ExitUsage
+	}
+	if o.entry != "" && lang != "wasm" {
+		fmt.Fprintln(env.Stderr, "runlet run: --entry applies to .wasm (Extism) plugins only")
 		return ExitUsage
 	}
 	src, err := os.ReadFile(file)
@@ -126,7 +132,7 @@ func runCmd(ctx context.Context, argv []string, env Env) int {
 		return fail(env, "InternalError", err.Error(), "")
 	}
 	defer eng.Stop()
-	job := runtime.Job{Module: mod, Args: args, Load: prep.load, Limits: limits, Caller: newMemCaller()}
+	job := runtime.Job{Module: mod, Args: args, Load: prep.load, Limits: limits, Caller: newMemCaller(), Entry: o.entry}
 	if o.warm {
 		job.Mode = runtime.Warm
 	}
@@ -163,6 +169,8 @@ func languageOf(file string) string {
 		return "typescript"
 	case ".js", ".mjs", ".cjs":
 		return "javascript"
+	case ".wasm":
+		return "wasm"
 	}
 	return strings.TrimPrefix(filepath.Ext(file), ".")
 }

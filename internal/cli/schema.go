@@ -13,8 +13,8 @@ func schemaCmd(argv []string, env Env) int {
 	}
 	file := argv[0]
 	lang := languageOf(file)
-	if lang != "go" && lang != "typescript" && lang != "javascript" {
-		fmt.Fprintf(env.Stderr, "runlet schema: %s: unsupported language %q (supported: .go, .ts, .js)\n", file, lang)
+	if lang != "go" && lang != "typescript" && lang != "javascript" && lang != "wasm" {
+		fmt.Fprintf(env.Stderr, "runlet schema: %s: unsupported language %q (supported: .go, .ts, .js, .wasm)\n", file, lang)
 		return ExitUsage
 	}
 	src, err := os.ReadFile(file)

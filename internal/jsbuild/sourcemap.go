@@ -3,35 +3,80 @@ package jsbuild
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/runlet/runlet/internal/npm"
 )
 
-// SourceMap maps generated lines back to the user's lines (source map v3,
-// first mapping of each generated line).
+// SourceMap maps generated lines back to where they came from (source map
+// v3, first mapping of each generated line): the user's script, or a file
+// of a bundled npm package.
 type SourceMap struct {
-	lines map[int]int // generated line (1-based) → original line (1-based)
+	lines   map[int]origin // generated line (1-based) → origin
+	sources []string       // display name of each source
+	user    int            // index of the user's script in sources; -1 if absent
 }
 
-// Line returns the original line of generated line n, or 0 if unknown.
+type origin struct {
+	source int
+	line   int // 1-based
+}
+
+// Line returns the user's line that generated line n came from, or 0 if
+// it is unknown or came from a bundled package.
 func (m *SourceMap) Line(n int) int {
 	if m == nil {
 		return 0
 	}
-	return m.lines[n]
+	if o, ok := m.lines[n]; ok && o.source == m.user {
+		return o.line
+	}
+	return 0
 }
 
-func parseSourceMap(b []byte) (*SourceMap, error) {
+// Position returns where generated line n came from: the source's name
+// (the script's name as given to Build, or "name@version/path" for a file
+// of an npm package) and its line; line 0 if unknown.
+func (m *SourceMap) Position(n int) (source string, line int) {
+	if m == nil {
+		return "", 0
+	}
+	o, ok := m.lines[n]
+	if !ok || o.source < 0 || o.source >= len(m.sources) {
+		return "", 0
+	}
+	return m.sources[o.source], o.line
+}
+
+// parseSourceMap reads esbuild's map. filename is the script's name (its
+// source is recognised by it); res names the package sources, whose paths
+// are relative to res.Dir().
+func parseSourceMap(b []byte, filename string, res *npm.Resolution) (*SourceMap, error) {
 	var raw struct {
-		Version  int    `json:"version"`
-		Mappings string `json:"mappings"`
+		Version  int      `json:"version"`
+		Sources  []string `json:"sources"`
+		Mappings string   `json:"mappings"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("jsbuild: source map: %w", err)
 	}
-	m := &SourceMap{lines: map[int]int{}}
-	origLine := 0
+	m := &SourceMap{lines: map[int]origin{}, user: -1}
+	for i, src := range raw.Sources {
+		switch {
+		case src == filename && m.user < 0:
+			m.user = i
+		case res != nil:
+			src = res.Describe(filepath.Join(res.Dir(), filepath.FromSlash(src)))
+		}
+		m.sources = append(m.sources, src)
+	}
+	if m.user < 0 && res == nil && len(raw.Sources) == 1 {
+		m.user = 0 // without packages, the one source is the script
+	}
+	source, origLine := 0, 0
 	for i, group := range strings.Split(raw.Mappings, ";") {
 		first := true
 		for _, seg := range strings.Split(group, ",") {
@@ -43,9 +88,10 @@ func parseSourceMap(b []byte) (*SourceMap, error) {
 				return nil, err
 			}
 			if len(vals) >= 4 {
+				source += vals[1]
 				origLine += vals[2]
 				if first {
-					m.lines[i+1] = origLine + 1
+					m.lines[i+1] = origin{source: source, line: origLine + 1}
 					first = false
 				}
 			}
@@ -85,12 +131,17 @@ func decodeVLQ(s string) ([]int, error) {
 var scriptPos = regexp.MustCompile(`<script>:(\d+)`)
 
 // MapStack rewrites "<script>:LINE" positions in a QuickJS stack or
-// message to the user's file and line.
+// message: a line of the user's script becomes "filename:LINE", a line of
+// a bundled npm package "name@version/path:LINE"; unknown lines stay as
+// they are.
 func (m *SourceMap) MapStack(s, filename string) string {
 	return scriptPos.ReplaceAllStringFunc(s, func(match string) string {
 		n, _ := strconv.Atoi(match[len("<script>:"):])
 		if orig := m.Line(n); orig > 0 {
 			return fmt.Sprintf("%s:%d", filename, orig)
+		}
+		if src, line := m.Position(n); line > 0 && src != "" {
+			return fmt.Sprintf("%s:%d", src, line)
 		}
 		return match
 	})

@@ -26,4 +26,4 @@ import _ "embed"
 var Wasm []byte
 
 // SHA256 is the hex SHA-256 of Wasm, written by build.sh.
-const SHA256 = "600956f4ba8bf131b8a38e7cb4b5ed87338b0a4dac40f372b85be73174c29bc5"
+const SHA256 = "497dc5e28ed3a23f2c4d304a2800bc2a4f82cccfa9fd0945b7488b2c6abf42eb"

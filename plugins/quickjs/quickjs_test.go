@@ -499,7 +499,7 @@ func TestModuleInterface(t *testing.T) {
 		exports = append(exports, name)
 	}
 	slices.Sort(exports)
-	want := []string{"_initialize", "runlet_abi_v1", "runlet_alloc", "runlet_load", "runlet_reseed", "runlet_run", "runlet_warmup"}
+	want := []string{"_initialize", "runlet_abi_v1", "runlet_alloc", "runlet_begin", "runlet_load", "runlet_reseed", "runlet_run", "runlet_warmup"}
 	if !slices.Equal(exports, want) {
 		t.Errorf("exported functions %v, want %v", exports, want)
 	}

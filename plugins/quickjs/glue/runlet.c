@@ -96,6 +96,11 @@ static JSContext *ctx;
 static JSValue main_fn = JS_UNDEFINED; /* the script's exported main */
 static BOOL loaded;
 
+/* The in-guest deadline and heap limit of the current run (runlet_begin).
+   deadline is on the monotonic clock in ms, 0 for none. */
+static double deadline;
+static BOOL timed_out; /* the interrupt handler stopped the run */
+
 /* The buffer runlet_alloc hands out; one byte longer than asked for, so
    that QuickJS's parsers find the NUL terminator they need. */
 static char *inbuf;
@@ -219,8 +224,29 @@ static JSValue string_prop(JSValueConst obj, const char *prop, const char *def)
     return s;
 }
 
+/* Whether exc is QuickJS's out-of-memory error (JS_ThrowOutOfMemory). */
+static BOOL is_oom_error(JSValueConst exc)
+{
+    const char *m;
+    BOOL r;
+    JSValue v = JS_GetPropertyStr(ctx, exc, "message");
+    m = JS_ToCString(ctx, v);
+    JS_FreeValue(ctx, v);
+    r = m && strcmp(m, "out of memory") == 0;
+    JS_FreeCString(ctx, m);
+    if (r) {
+        v = JS_GetPropertyStr(ctx, exc, "name");
+        m = JS_ToCString(ctx, v);
+        JS_FreeValue(ctx, v);
+        r = m && strcmp(m, "InternalError") == 0;
+        JS_FreeCString(ctx, m);
+    }
+    return r;
+}
+
 /* The error document of a failed job or load: {"name","message","stack"}
-   built from exc (consumed). */
+   built from exc (consumed), with "timeout" or "oom" set when the run
+   stopped at its in-guest deadline or heap limit (pdk.Failure). */
 static void report_exception(JSValue exc)
 {
     JSValue doc = JS_NewObject(ctx);
@@ -255,6 +281,10 @@ static void report_exception(JSValue exc)
         JS_SetPropertyStr(ctx, doc, "name", JS_NewString(ctx, "Error"));
         JS_SetPropertyStr(ctx, doc, "message", msg);
     }
+    if (timed_out)
+        JS_SetPropertyStr(ctx, doc, "timeout", JS_TRUE);
+    else if (JS_IsError(ctx, exc) && is_oom_error(exc))
+        JS_SetPropertyStr(ctx, doc, "oom", JS_TRUE);
     JS_FreeValue(ctx, exc);
     json = JS_JSONStringify(ctx, doc, JS_UNDEFINED, JS_UNDEFINED);
     JS_FreeValue(ctx, doc);
@@ -748,8 +778,8 @@ static const JSCFunctionListEntry js_native_funcs[] = {
 static JSValue hook_next = JS_UNDEFINED, hook_fire = JS_UNDEFINED,
                hook_reset = JS_UNDEFINED;
 
-/* Evaluate the prelude and keep its hooks; FALSE on failure (reported by
-   the caller). */
+/* Evaluate the prelude in ctx and keep its hooks; FALSE on failure
+   (reported by the caller). */
 static BOOL load_prelude(void)
 {
     JSValue fn, native, hooks;
@@ -801,28 +831,29 @@ static void sleep_ms(double ms)
 static char init_error[256] = "cannot create the QuickJS runtime";
 static BOOL init_ok;
 
-static BOOL ensure_init(void)
+/* The interrupt handler: QuickJS calls it every few thousand operations;
+   past the run's deadline the run ends with an uncatchable "interrupted"
+   error, reported as a timeout. This stops a runaway script cleanly (the
+   instance stays usable) a little before the host's stop flag would trap
+   it; the flag and the worker's kill remain the backstop for loops in C
+   code. */
+static int interrupt_handler(JSRuntime *r, void *opaque)
+{
+    if (deadline > 0 && now_ms() >= deadline) {
+        timed_out = TRUE;
+        return 1;
+    }
+    return 0;
+}
+
+/* Create ctx with runlet's globals (console, Math.random, the prelude). */
+static BOOL new_context(void)
 {
     JSValue global, console, math;
 
-    if (ctx) {
-        JS_UpdateStackTop(rt);
-        return init_ok;
-    }
-    rand_seed();
-    rt = JS_NewRuntime();
-    if (!rt)
-        return FALSE;
-    if (RUNLET_QJS_MEMORY_LIMIT > 0)
-        JS_SetMemoryLimit(rt, RUNLET_QJS_MEMORY_LIMIT);
-    JS_SetMaxStackSize(rt, RUNLET_QJS_STACK_SIZE - RUNLET_QJS_STACK_MARGIN);
-    JS_SetModuleLoaderFunc(rt, module_normalize, module_loader, NULL);
     ctx = JS_NewContext(rt);
-    if (!ctx) {
-        JS_FreeRuntime(rt);
-        rt = NULL;
+    if (!ctx)
         return FALSE;
-    }
     global = JS_GetGlobalObject(ctx);
     console = JS_NewObject(ctx);
     JS_SetPropertyFunctionList(ctx, console, js_console_funcs, countof(js_console_funcs));
@@ -841,6 +872,31 @@ static BOOL ensure_init(void)
                  m ? m : "(unprintable)");
         JS_FreeCString(ctx, m);
         JS_FreeValue(ctx, exc);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static BOOL ensure_init(void)
+{
+    if (ctx) {
+        JS_UpdateStackTop(rt);
+        return init_ok;
+    }
+    rand_seed();
+    rt = JS_NewRuntime();
+    if (!rt)
+        return FALSE;
+    if (RUNLET_QJS_MEMORY_LIMIT > 0)
+        JS_SetMemoryLimit(rt, RUNLET_QJS_MEMORY_LIMIT);
+    JS_SetMaxStackSize(rt, RUNLET_QJS_STACK_SIZE - RUNLET_QJS_STACK_MARGIN);
+    JS_SetModuleLoaderFunc(rt, module_normalize, module_loader, NULL);
+    JS_SetInterruptHandler(rt, interrupt_handler, NULL);
+    if (!new_context()) {
+        if (!ctx) {
+            JS_FreeRuntime(rt);
+            rt = NULL;
+        }
         return FALSE;
     }
     init_ok = TRUE;
@@ -904,12 +960,49 @@ static const char *input(uint32_t ptr, uint32_t len, BOOL *owned)
     return q;
 }
 
+/* Evaluate the compiled module mod (consumed) and keep its main. FALSE
+   on failure (reported). */
+static BOOL start_script(JSValue mod)
+{
+    JSModuleDef *m = JS_VALUE_GET_PTR(mod);
+    JSValue ret, ns;
+
+    ret = JS_EvalFunction(ctx, mod); /* consumes mod */
+    if (JS_IsException(ret)) {
+        report_exception(JS_GetException(ctx));
+        return FALSE;
+    }
+    JS_FreeValue(ctx, ret);
+    if (drain_jobs(NULL) < 0) {
+        report_exception(JS_GetException(ctx));
+        return FALSE;
+    }
+    ns = JS_GetModuleNamespace(ctx, m);
+    if (JS_IsException(ns)) {
+        report_exception(JS_GetException(ctx));
+        return FALSE;
+    }
+    main_fn = JS_GetPropertyStr(ctx, ns, "main");
+    JS_FreeValue(ctx, ns);
+    if (JS_IsException(main_fn)) {
+        main_fn = JS_UNDEFINED;
+        report_exception(JS_GetException(ctx));
+        return FALSE;
+    }
+    if (!JS_IsFunction(ctx, main_fn)) {
+        JS_FreeValue(ctx, main_fn);
+        main_fn = JS_UNDEFINED;
+        report_message("Error", "the script does not export a function main");
+        return FALSE;
+    }
+    return TRUE;
+}
+
 EXPORT("runlet_load") uint32_t runlet_load(uint32_t ptr, uint32_t len)
 {
     const char *src;
     BOOL owned;
-    JSValue mod, ret, ns;
-    JSModuleDef *m;
+    JSValue mod;
 
     if (!ensure_init()) {
         report_message("InternalError", init_error);
@@ -938,35 +1031,8 @@ EXPORT("runlet_load") uint32_t runlet_load(uint32_t ptr, uint32_t len)
         report_exception(JS_GetException(ctx));
         return 1;
     }
-    m = JS_VALUE_GET_PTR(mod);
-    ret = JS_EvalFunction(ctx, mod); /* consumes mod */
-    if (JS_IsException(ret)) {
-        report_exception(JS_GetException(ctx));
+    if (!start_script(mod))
         return 1;
-    }
-    JS_FreeValue(ctx, ret);
-    if (drain_jobs(NULL) < 0) {
-        report_exception(JS_GetException(ctx));
-        return 1;
-    }
-    ns = JS_GetModuleNamespace(ctx, m);
-    if (JS_IsException(ns)) {
-        report_exception(JS_GetException(ctx));
-        return 1;
-    }
-    main_fn = JS_GetPropertyStr(ctx, ns, "main");
-    JS_FreeValue(ctx, ns);
-    if (JS_IsException(main_fn)) {
-        main_fn = JS_UNDEFINED;
-        report_exception(JS_GetException(ctx));
-        return 1;
-    }
-    if (!JS_IsFunction(ctx, main_fn)) {
-        JS_FreeValue(ctx, main_fn);
-        main_fn = JS_UNDEFINED;
-        report_message("Error", "the script does not export a function main");
-        return 1;
-    }
     loaded = TRUE;
     return 0;
 }
@@ -1034,6 +1100,14 @@ static int run_loop(void)
         JS_FreeValue(ctx, v);
         if (ms < 0)
             return 0; /* no timers: main's promise never settles */
+        if (deadline > 0 && now_ms() + ms >= deadline) {
+            /* the timer is due after the deadline: wait for the deadline
+               only, then stop as the interrupt handler would */
+            sleep_ms(deadline - now_ms());
+            timed_out = TRUE;
+            JS_ThrowInternalError(ctx, "interrupted");
+            return -1;
+        }
         sleep_ms(ms);
         v = call_hook(hook_fire);
         if (JS_IsException(v))
@@ -1109,6 +1183,41 @@ static JSValue call_main(JSValueConst args)
     return ret;
 }
 
+/* The limits of the next run. */
+static double next_timeout_ms;
+static uint64_t next_heap;
+
+/* runlet_begin(flags, timeout_ms, max_memory) -> 0: an optional export
+   of ABI v1 the worker calls before each runlet_run with the run's limits:
+   timeout_ms > 0 sets the in-guest deadline that far from now, max_memory
+   > 0 is the instance's linear memory limit in bytes, from which the
+   QuickJS heap limit is derived so that QuickJS throws its catchable "out
+   of memory" while the glue still has room to report it. No flags are
+   defined yet: a fresh scope per job comes from the host restoring the
+   instance's memory snapshot, which is cheaper than a new JSContext (see
+   RATIONALE.md). */
+EXPORT("runlet_begin") uint32_t runlet_begin(uint32_t flags, uint32_t timeout_ms, uint64_t max_memory)
+{
+    next_timeout_ms = timeout_ms > 0 ? now_ms() + (double)timeout_ms : 0;
+    next_heap = max_memory;
+    return 0;
+}
+
+/* The heap limit for max_memory bytes of linear memory: what is left after
+   the static data and the C stack (everything below __heap_base), less a
+   reserve for reporting the error. (size_t)-1 is QuickJS's "no limit". */
+extern unsigned char __heap_base;
+#define HEAP_RESERVE (2u << 20)
+static size_t heap_limit(uint64_t max_memory)
+{
+    uint64_t base = (uint64_t)(uintptr_t)&__heap_base;
+    if (max_memory == 0 || max_memory > (uint64_t)SIZE_MAX)
+        return (size_t)-1;
+    if (max_memory <= base + 2 * HEAP_RESERVE)
+        return (size_t)-1; /* too small to bother: the host's cap applies */
+    return (size_t)(max_memory - base - HEAP_RESERVE);
+}
+
 EXPORT("runlet_run") uint32_t runlet_run(uint32_t ptr, uint32_t len)
 {
     const char *buf;
@@ -1125,6 +1234,10 @@ EXPORT("runlet_run") uint32_t runlet_run(uint32_t ptr, uint32_t len)
         report_message("Error", "no script is loaded (runlet_load was not called or failed)");
         return 1;
     }
+    timed_out = FALSE;
+    deadline = next_timeout_ms;
+    next_timeout_ms = 0;
+    JS_SetMemoryLimit(rt, heap_limit(next_heap));
     buf = input(ptr, len, &owned);
     if (!buf) {
         report_message("InternalError", "out of memory");

@@ -1,0 +1,4 @@
+import readFiles from "reads-files";
+export function main() {
+  return String(readFiles());
+}
