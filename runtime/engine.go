@@ -135,6 +135,9 @@ type Engine struct {
 	err   error
 	done  chan struct{}
 	stop  sync.Once
+	// excess counts borrowed workers given back whose slot is not yet
+	// reclaimed: the next releases retire that many workers.
+	excess int
 }
 
 // New returns an engine; workers start on the first job or on Start.
@@ -161,7 +164,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			wg.Go(func() { procs[i], errs[i] = e.spawn() })
 		}
 		wg.Wait()
-		e.slots = make(chan struct{}, n)
+		e.slots = make(chan struct{}, n+maxBorrowed)
 		for i, p := range procs {
 			if errs[i] != nil {
 				e.err = errs[i]
@@ -260,9 +263,70 @@ func (e *Engine) acquire(ctx context.Context, hash string) (*proc, error) {
 
 func (e *Engine) release(p *proc) {
 	e.mu.Lock()
+	if e.excess > 0 {
+		e.excess--
+		delete(e.procs, p)
+		e.mu.Unlock()
+		p.kill()
+		return
+	}
 	e.idle = append(e.idle, p)
 	e.mu.Unlock()
 	e.slots <- struct{}{}
+}
+
+// maxBorrowed bounds the workers borrowed at once (the slot channel's
+// headroom); the server's child-depth limit keeps real use far below.
+const maxBorrowed = 4096
+
+// Borrow adds a worker to the pool while a running job waits for work
+// that needs one — a parent job waiting for its child. The waiting job's
+// worker holds no CPU, and without the extra worker a pool full of waiting
+// parents could never run their children. giveBack shrinks the pool again
+// (the next worker released retires); call it exactly once.
+func (e *Engine) Borrow() (giveBack func()) {
+	var (
+		mu       sync.Mutex
+		added    bool
+		returned bool
+	)
+	go func() {
+		p, err := e.spawn()
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		e.mu.Lock()
+		select {
+		case <-e.done:
+			returned = true
+		default:
+		}
+		if returned {
+			e.mu.Unlock()
+			p.kill()
+			return
+		}
+		e.procs[p] = true
+		e.idle = append(e.idle, p)
+		e.mu.Unlock()
+		added = true
+		e.slots <- struct{}{}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			returned = true
+			if added {
+				e.mu.Lock()
+				e.excess++
+				e.mu.Unlock()
+			}
+		})
+	}
 }
 
 // releaseOrReplace returns p to the pool after a module error (the worker
@@ -536,3 +600,6 @@ func (w *wireError) err(l Limits) error {
 	}
 	return errors.New(w.Message)
 }
+
+// Workers is the number of worker processes the engine keeps.
+func (e *Engine) Workers() int { return e.cfg.Workers }

@@ -44,14 +44,22 @@ func Main(args []string, env Env) int {
 	case "schema":
 		return schemaCmd(args[1:], env)
 	case "serve":
-		fmt.Fprintln(env.Stderr, "runlet serve: not available yet (the server lands with the server issue); use `runlet run FILE` meanwhile")
-		return ExitFailed
+		return serveCmd(ctx, args[1:], env)
+	case "backup":
+		return backupCmd(ctx, args[1:], env)
+	case "restore":
+		return restoreCmd(args[1:], env)
+	case "script", "job", "variable", "resource":
+		return clientMain(ctx, args, env)
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, "runlet", Version)
 		return ExitOK
 	case "help", "-h", "--help":
 		usage(env.Stdout)
 		return ExitOK
+	}
+	if isClientOption(args[0]) { // runlet --url U script list
+		return clientMain(ctx, args, env)
 	}
 	fmt.Fprintf(env.Stderr, "runlet: unknown command %q\n", args[0])
 	usage(env.Stderr)
@@ -68,8 +76,33 @@ Usage:
   runlet run FILE [--arg name=value]... [--args JSON] [--timeout D] [--memory SIZE]
                   [--allow-host HOST]... [--allow-private] [--warm] [--entry FUNC]
   runlet schema FILE
-  runlet serve [--data DIR] [--addr HOST:PORT]   (not available yet)
+  runlet serve [--data DIR] [--addr HOST:PORT] [--workers N] [--queue-limit N]
+               [--wait-limit D] [--grace D] [--retention D] [--max-depth N]
+               [--max-body SIZE] [--timeout D] [--memory SIZE]
+  runlet backup FILE|-            a running server's store (admin token; keep secret.key with it)
+  runlet restore FILE [--data DIR]   into a data directory with an empty store, server stopped
   runlet version
+
+Client commands (talk to a running server):
+  runlet script push FILE PATH [--summary S] [--description D] [--timeout D] [--memory SIZE]
+                     [--allow-host H]... [--allow-private] [--warm] [--retries N] [--kind script|trigger]
+  runlet script list [--prefix P] [--json]
+  runlet script show PATH [--json]
+  runlet script run PATH [--arg name=value]... [--args JSON] [--async]
+  runlet job list [--path P] [--limit N] [--json]
+  runlet job get ID [--json]
+  runlet job logs ID [--follow]
+  runlet job cancel ID [--reason R]
+  runlet variable set PATH VALUE|- [--secret] [--description D]
+  runlet variable get PATH [--json]
+  runlet variable list [--json]
+  runlet resource set PATH --type T (--value JSON | --file F) [--description D]
+  runlet resource get PATH [--json]
+  runlet resource list [--json]
+  Options, before or after the command words: --url URL (env RUNLET_URL, default
+  http://127.0.0.1:8000), --token T (env RUNLET_TOKEN, default ./runlet-data/admin.token),
+  --workspace W (env RUNLET_WORKSPACE, default main). Settings for script push may
+  also sit in NAME.script.yaml next to NAME.ext; flags win.
 
 FILE is a Go (.go), TypeScript (.ts) or JavaScript (.js) script, or an Extism
 plugin (.wasm; its arguments schema, if any, in FILE.schema.json next to it).

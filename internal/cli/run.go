@@ -16,6 +16,7 @@ import (
 	"github.com/runlet/runlet/internal/gobuild"
 	"github.com/runlet/runlet/internal/jsbuild"
 	"github.com/runlet/runlet/internal/jsonschema"
+	"github.com/runlet/runlet/internal/scriptbuild"
 	"github.com/runlet/runlet/runtime"
 )
 
@@ -114,7 +115,10 @@ func runCmd(ctx context.Context, argv []string, env Env) int {
 		return ExitUsage
 	}
 	cache := cacheDir(env)
-	prep, err := prepareScript(ctx, cache, lang, file, src, args, params)
+	prep, err := buildScript(ctx, cache, lang, file, src, params)
+	if err == nil {
+		args, err = prep.Args(args)
+	}
 	if err != nil {
 		var be *gobuild.BuildError
 		var je *jsbuild.Error
@@ -126,13 +130,13 @@ func runCmd(ctx context.Context, argv []string, env Env) int {
 		}
 		return fail(env, "BuildError", err.Error(), "")
 	}
-	mod, args := prep.module, prep.args
+	mod := prep.Module
 	eng, err := runtime.New(runtime.Config{Workers: 1, CacheDir: filepath.Join(cache, "wazero"), Stderr: env.Stderr})
 	if err != nil {
 		return fail(env, "InternalError", err.Error(), "")
 	}
 	defer eng.Stop()
-	job := runtime.Job{Module: mod, Args: args, Load: prep.load, Limits: limits, Caller: newMemCaller(), Entry: o.entry}
+	job := runtime.Job{Module: mod, Args: args, Load: prep.Load, Limits: limits, Caller: newMemCaller(), Entry: o.entry}
 	if o.warm {
 		job.Mode = runtime.Warm
 	}
@@ -145,7 +149,7 @@ func runCmd(ctx context.Context, argv []string, env Env) int {
 		msg, stack := err.Error(), ""
 		var se *runtime.ScriptError
 		if errors.As(err, &se) {
-			msg, stack = prep.mapStack(se.Message), prep.mapStack(se.Stack)
+			msg, stack = prep.MapStack(se.Message), prep.MapStack(se.Stack)
 		}
 		return fail(env, name, msg, stack)
 	}
@@ -162,15 +166,8 @@ func compact(b []byte) []byte {
 }
 
 func languageOf(file string) string {
-	switch strings.ToLower(filepath.Ext(file)) {
-	case ".go":
-		return "go"
-	case ".ts":
-		return "typescript"
-	case ".js", ".mjs", ".cjs":
-		return "javascript"
-	case ".wasm":
-		return "wasm"
+	if l := scriptbuild.LanguageOf(file); l != "" {
+		return l
 	}
 	return strings.TrimPrefix(filepath.Ext(file), ".")
 }

@@ -1,0 +1,278 @@
+// Package store defines runlet's persistent records and the Store
+// interface the server's service layer uses. The default implementation is
+// the embedded Badger store in internal/store/badgerstore; a distributed
+// backend (NATS JetStream) will implement the same interface.
+//
+// Records are plain values; the store copies on the way in and out, so a
+// caller may keep and change what it got back.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"time"
+)
+
+// Errors every implementation returns (wrapped with detail is fine; test
+// with errors.Is).
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict") // duplicate id, stale parent hash, lost lease
+)
+
+// Workspace is a tenant: every other record belongs to one.
+type Workspace struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Roles of users and tokens.
+const (
+	RoleAdmin     = "admin"
+	RoleDeveloper = "developer"
+	RoleOperator  = "operator" // runs and reads only
+)
+
+// User is a member of a workspace.
+type User struct {
+	Workspace string    `json:"workspace"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Token is an API token. Only its SHA-256 is stored; Prefix (the first
+// characters of the token) identifies it in lists and for revocation.
+type Token struct {
+	Hash      string    `json:"hash"` // hex SHA-256 of the token
+	Prefix    string    `json:"prefix"`
+	Workspace string    `json:"workspace"`
+	Owner     string    `json:"owner"` // user name; "" for a service token
+	Role      string    `json:"role"`
+	Label     string    `json:"label,omitempty"`
+	Scopes    []string  `json:"scopes,omitempty"` // empty: everything the role allows
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Retry is a script's retry policy (Windmill's shape).
+type Retry struct {
+	Constant    *ConstantRetry    `json:"constant,omitempty"`
+	Exponential *ExponentialRetry `json:"exponential,omitempty"`
+}
+
+// ConstantRetry waits Seconds between attempts.
+type ConstantRetry struct {
+	Attempts int `json:"attempts"`
+	Seconds  int `json:"seconds"`
+}
+
+// ExponentialRetry waits Multiplier × Seconds^attempt (+ RandomFactor %).
+type ExponentialRetry struct {
+	Attempts     int `json:"attempts"`
+	Multiplier   int `json:"multiplier"`
+	Seconds      int `json:"seconds"`
+	RandomFactor int `json:"random_factor,omitempty"`
+}
+
+// ScriptSettings are the settings of a script version that affect
+// execution (they are part of its hash).
+type ScriptSettings struct {
+	Timeout          time.Duration     `json:"timeout,omitempty"`    // 0: the server default
+	MaxMemory        int64             `json:"max_memory,omitempty"` // bytes; 0: the server default
+	AllowedHosts     []string          `json:"allowed_hosts,omitempty"`
+	AllowPrivate     bool              `json:"allow_private,omitempty"`
+	Warm             bool              `json:"warm,omitempty"`
+	Retry            *Retry            `json:"retry,omitempty"`
+	ConcurrencyLimit int               `json:"concurrency_limit,omitempty"` // 0: unlimited
+	Entry            string            `json:"entry,omitempty"`             // Extism export
+	Env              map[string]string `json:"env,omitempty"`
+}
+
+// Script is one immutable version of a script at a path.
+type Script struct {
+	Workspace   string          `json:"workspace"`
+	Path        string          `json:"path"`
+	Hash        string          `json:"hash"` // 16 hex chars over everything that affects execution
+	ParentHash  string          `json:"parent_hash,omitempty"`
+	Language    string          `json:"language"` // go, typescript, javascript, wasm
+	Kind        string          `json:"kind"`     // script, trigger
+	Content     []byte          `json:"content"`
+	Summary     string          `json:"summary,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Schema      json.RawMessage `json:"schema,omitempty"`
+	Lock        json.RawMessage `json:"lock,omitempty"` // pinned dependencies (npm lock, Go lock)
+	Settings    ScriptSettings  `json:"settings"`
+	CreatedBy   string          `json:"created_by"`
+	CreatedAt   time.Time       `json:"created_at"`
+	Archived    bool            `json:"archived,omitempty"`
+}
+
+// Job statuses.
+const (
+	StatusQueued   = "queued"
+	StatusRunning  = "running"
+	StatusSuccess  = "success"
+	StatusFailure  = "failure"
+	StatusCanceled = "canceled"
+)
+
+// JobError is a failed job's error ({"name","message","stack"}).
+type JobError struct {
+	Name    string `json:"name"`
+	Message string `json:"message"`
+	Stack   string `json:"stack,omitempty"`
+}
+
+// Job is one run of a script version.
+type Job struct {
+	ID           string          `json:"id"` // UUIDv7
+	Workspace    string          `json:"workspace"`
+	ScriptPath   string          `json:"script_path"`
+	ScriptHash   string          `json:"script_hash"`
+	Language     string          `json:"language,omitempty"`
+	Args         json.RawMessage `json:"args"`
+	Status       string          `json:"status"`
+	Priority     int             `json:"priority,omitempty"` // higher runs first
+	Trigger      string          `json:"trigger"`            // api, webhook, cli, schedule, child
+	SchedulePath string          `json:"schedule_path,omitempty"`
+	ParentJob    string          `json:"parent_job,omitempty"`
+	RootJob      string          `json:"root_job,omitempty"`
+	Depth        int             `json:"depth,omitempty"` // 0 for a top-level job
+	CreatedBy    string          `json:"created_by"`
+	CreatedAt    time.Time       `json:"created_at"`
+	ScheduledFor time.Time       `json:"scheduled_for"` // not before; = CreatedAt unless delayed
+	StartedAt    time.Time       `json:"started_at,omitzero"`
+	CompletedAt  time.Time       `json:"completed_at,omitzero"`
+	Attempt      int             `json:"attempt,omitempty"` // 0 for the first run
+	Result       json.RawMessage `json:"result,omitempty"`
+	Error        *JobError       `json:"error,omitempty"`
+	CancelReason string          `json:"cancel_reason,omitempty"`
+	CanceledBy   string          `json:"canceled_by,omitempty"`
+	// Lease: the runner that claimed a running job and until when.
+	LeaseOwner string    `json:"lease_owner,omitempty"`
+	LeaseUntil time.Time `json:"lease_until,omitzero"`
+}
+
+// Done reports whether the job reached a final status.
+func (j *Job) Done() bool {
+	return j.Status == StatusSuccess || j.Status == StatusFailure || j.Status == StatusCanceled
+}
+
+// JobFilter selects jobs for ListJobs; zero fields match everything.
+type JobFilter struct {
+	Workspace    string
+	ScriptPath   string // exact
+	PathPrefix   string
+	SchedulePath string
+	ParentJob    string
+	Status       []string
+	Limit        int    // 0: 100
+	Before       string // job id to page from (exclusive), newest first
+}
+
+// Variable is a workspace variable; Secret values are encrypted at rest.
+type Variable struct {
+	Workspace   string    `json:"workspace"`
+	Path        string    `json:"path"`
+	Value       string    `json:"value"`
+	Secret      bool      `json:"is_secret"`
+	Description string    `json:"description,omitempty"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Resource is a typed JSON value (a database connection, an API account).
+type Resource struct {
+	Workspace   string          `json:"workspace"`
+	Path        string          `json:"path"`
+	Type        string          `json:"resource_type"`
+	Value       json.RawMessage `json:"value"`
+	Description string          `json:"description,omitempty"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+}
+
+// Store is everything the service layer persists.
+type Store interface {
+	CreateWorkspace(ctx context.Context, w Workspace) error // ErrConflict if it exists
+	GetWorkspace(ctx context.Context, id string) (*Workspace, error)
+	ListWorkspaces(ctx context.Context) ([]Workspace, error)
+
+	PutUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, ws, name string) (*User, error)
+	ListUsers(ctx context.Context, ws string) ([]User, error)
+	DeleteUser(ctx context.Context, ws, name string) error
+
+	PutToken(ctx context.Context, t Token) error
+	GetToken(ctx context.Context, hash string) (*Token, error)
+	ListTokens(ctx context.Context, ws string) ([]Token, error)
+	// DeleteTokens removes the workspace's tokens whose prefix starts with
+	// prefix and returns how many; ErrNotFound when none matched.
+	DeleteTokens(ctx context.Context, ws, prefix string) (int, error)
+
+	// CreateScript stores a new version and makes it the path's latest.
+	// When s.ParentHash is set it must be the current latest (else
+	// ErrConflict); a version with the same hash is ErrConflict too.
+	CreateScript(ctx context.Context, s Script) error
+	GetScript(ctx context.Context, ws, path string) (*Script, error) // latest, not archived
+	GetScriptByHash(ctx context.Context, ws, hash string) (*Script, error)
+	ListScripts(ctx context.Context, ws, prefix string) ([]Script, error) // latest per path, sorted by path
+	ScriptHistory(ctx context.Context, ws, path string) ([]Script, error) // newest first
+	ArchiveScript(ctx context.Context, ws, path string, archived bool) error
+	DeleteScript(ctx context.Context, ws, path string) error // every version
+
+	PutVariable(ctx context.Context, v Variable) error
+	GetVariable(ctx context.Context, ws, path string) (*Variable, error) // decrypted
+	ListVariables(ctx context.Context, ws, prefix string) ([]Variable, error)
+	DeleteVariable(ctx context.Context, ws, path string) error
+
+	PutResource(ctx context.Context, r Resource) error
+	GetResource(ctx context.Context, ws, path string) (*Resource, error)
+	ListResources(ctx context.Context, ws, prefix string) ([]Resource, error)
+	DeleteResource(ctx context.Context, ws, path string) error
+
+	GetState(ctx context.Context, ws, key string) (json.RawMessage, error) // ErrNotFound on first read
+	SetState(ctx context.Context, ws, key string, v json.RawMessage) error
+	// CompareAndSetState sets v when the current value is old (nil: absent)
+	// and reports whether it did.
+	CompareAndSetState(ctx context.Context, ws, key string, old, v json.RawMessage) (bool, error)
+
+	// Enqueue stores a new queued job. durable: return only after the
+	// record survives a power loss (concurrent calls share one fsync);
+	// otherwise it may sit in the write buffer. ErrConflict if the id
+	// exists.
+	Enqueue(ctx context.Context, j Job, durable bool) error
+	// Claim takes the next runnable job (highest priority, then oldest
+	// ScheduledFor, ScheduledFor <= now), marks it running with the given
+	// lease, and returns it; nil, nil when there is none.
+	Claim(ctx context.Context, owner string, now time.Time, lease time.Duration) (*Job, error)
+	// NextScheduled is the earliest ScheduledFor of a queued job, or zero.
+	NextScheduled(ctx context.Context) (time.Time, error)
+	// Heartbeat extends a running job's lease; ErrConflict if owner lost it.
+	Heartbeat(ctx context.Context, id, owner string, until time.Time) error
+	// Finish writes a job's final status, result or error and removes it
+	// from the queue (written with fsync when durable).
+	Finish(ctx context.Context, j Job, durable bool) error
+	// Requeue puts a running job back in the queue (retry or shutdown),
+	// with j's Attempt and ScheduledFor.
+	Requeue(ctx context.Context, j Job) error
+	GetJob(ctx context.Context, ws, id string) (*Job, error)
+	ListJobs(ctx context.Context, f JobFilter) ([]Job, error)
+	QueueDepth(ctx context.Context) (int, error)
+	// Running lists jobs in status running (after a restart: the ones the
+	// previous process held).
+	Running(ctx context.Context) ([]Job, error)
+	// AppendLogs adds to a job's log text; Logs reads from byte offset.
+	AppendLogs(ctx context.Context, id string, text []byte) error
+	Logs(ctx context.Context, id string, offset int) ([]byte, error)
+	// PurgeJobs deletes completed jobs (and their logs) finished before t.
+	PurgeJobs(ctx context.Context, before time.Time) (int, error)
+
+	// Backup writes a consistent copy of everything; Restore loads one into
+	// an empty store.
+	Backup(ctx context.Context, w io.Writer) error
+	Restore(ctx context.Context, r io.Reader) error
+	Close() error
+}

@@ -1,0 +1,69 @@
+package server
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/runlet/runlet/runtime"
+)
+
+// Config holds every server limit; zero values take the documented
+// defaults (see withDefaults and README "Server limits").
+type Config struct {
+	// DataDir holds the store, the secrets key and admin.token.
+	DataDir string
+	// Runners is how many jobs run at once; default: the engine's workers.
+	Runners int
+	// QueueLimit refuses new jobs (429) beyond this many queued; default 10,000.
+	QueueLimit int
+	// MaxBodyBytes bounds a request body (413 beyond); default 16 MiB.
+	MaxBodyBytes int64
+	// WaitLimit bounds run_wait_result (202 with the id beyond); default 60 s.
+	WaitLimit time.Duration
+	// ShutdownGrace lets running jobs finish on SIGTERM; default 30 s.
+	ShutdownGrace time.Duration
+	// Retention deletes completed jobs older than this; default 30 days,
+	// negative keeps them forever.
+	Retention time.Duration
+	// MaxDepth bounds child-job nesting (RunScript from a script); default 8.
+	MaxDepth int
+	// Lease is how long a claimed job stays with its runner without a
+	// heartbeat; default 30 s.
+	Lease time.Duration
+	// Limits are the defaults for scripts that do not set their own.
+	Limits runtime.Limits
+	// NPMRegistry for JS/TS npm imports; default https://registry.npmjs.org.
+	NPMRegistry string
+	// CacheDir holds builds and compiled modules; default DataDir/cache.
+	CacheDir string
+	Logger   *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.QueueLimit <= 0 {
+		c.QueueLimit = 10000
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 16 << 20
+	}
+	if c.WaitLimit <= 0 {
+		c.WaitLimit = 60 * time.Second
+	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = 30 * time.Second
+	}
+	if c.Retention == 0 {
+		c.Retention = 30 * 24 * time.Hour
+	}
+	if c.MaxDepth <= 0 {
+		c.MaxDepth = 8
+	}
+	if c.Lease <= 0 {
+		c.Lease = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.Limits = c.Limits.WithDefaults()
+	return c
+}

@@ -1,0 +1,114 @@
+// Package server is runlet's server: the service layer every trigger
+// shares (service.go), the job runners (dispatch.go) and the
+// Windmill-shaped REST API and webhooks (rest.go, vars.go).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/runlet/runlet/internal/store"
+	"github.com/runlet/runlet/runtime"
+)
+
+// DefaultWorkspace is created on first start.
+const DefaultWorkspace = "main"
+
+// Server serves the API on one port and runs jobs.
+type Server struct {
+	cfg  Config
+	st   store.Store
+	eng  *runtime.Engine
+	svc  *Service
+	http *http.Server
+	stop context.CancelFunc
+	ctx  context.Context
+}
+
+// New returns a server over st running jobs on eng (started by Start).
+func New(cfg Config, st store.Store, eng *runtime.Engine) *Server {
+	cfg = cfg.withDefaults()
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = filepath.Join(cfg.DataDir, "cache")
+	}
+	s := &Server{cfg: cfg, st: st, eng: eng, svc: NewService(cfg, st, eng)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	s.routes(mux)
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return s
+}
+
+// Service is the server's service layer.
+func (s *Server) Service() *Service { return s.svc }
+
+// Handler is the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.http.Handler }
+
+// Bootstrap creates workspace main, its admin user and an admin token on
+// first start, writing the token to DataDir/admin.token (mode 0600). It
+// returns the token file's path ("" when the store was not new).
+func (s *Server) Bootstrap(ctx context.Context) (string, error) {
+	if _, err := s.st.GetWorkspace(ctx, DefaultWorkspace); err == nil {
+		return "", nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	now := time.Now().UTC()
+	if err := s.st.CreateWorkspace(ctx, store.Workspace{ID: DefaultWorkspace, Name: DefaultWorkspace, CreatedAt: now}); err != nil {
+		return "", err
+	}
+	if err := s.st.PutUser(ctx, store.User{Workspace: DefaultWorkspace, Name: "admin", Role: store.RoleAdmin, CreatedAt: now}); err != nil {
+		return "", err
+	}
+	token, hash := NewToken()
+	t := store.Token{Hash: hash, Prefix: token[:TokenPrefixLen], Workspace: DefaultWorkspace, Owner: "admin", Role: store.RoleAdmin, Label: "admin (first start)", CreatedAt: now}
+	if err := s.st.PutToken(ctx, t); err != nil {
+		return "", err
+	}
+	path := filepath.Join(s.cfg.DataDir, "admin.token")
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("writing the admin token: %w", err)
+	}
+	return path, nil
+}
+
+// Start starts the engine and the job runners.
+func (s *Server) Start(ctx context.Context, runners int) error {
+	if err := s.eng.Start(ctx); err != nil {
+		return err
+	}
+	s.ctx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
+	return s.svc.Start(s.ctx, runners)
+}
+
+// Serve accepts connections on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	err := s.http.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting requests, lets running jobs finish for up to
+// the grace period and requeues the rest, then stops the engine.
+func (s *Server) Shutdown(ctx context.Context) error {
+	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(hctx)
+	s.svc.Drain(s.cfg.ShutdownGrace)
+	if s.stop != nil {
+		s.stop()
+	}
+	s.eng.Stop()
+	return err
+}
