@@ -40,9 +40,10 @@ const (
 
 func main(n int) (int, error) { return n, nil }
 `
-	benchTS     = `export function main(n: number) { return n; }`
+	benchTS = `export function main(n: number) { return n; }`
+	// benchParent's %q is the child's path.
 	benchParent = `import * as wmill from "windmill-client";
-export async function main(n: number) { return await wmill.runScript("f/bench/child", { n }); }`
+export async function main(n: number) { return await wmill.runScript(%q, { n }); }`
 	benchBody = `{"n":1}`
 )
 
@@ -146,6 +147,7 @@ type load struct {
 // loadResult is what a load run measured.
 type loadResult struct {
 	n       int
+	start   time.Time
 	elapsed time.Duration
 	lat     []time.Duration // sorted
 }
@@ -214,7 +216,7 @@ func (l load) run(b *testing.B, n int) loadResult {
 	}
 	all := slices.Concat(lats...)
 	slices.Sort(all)
-	return loadResult{n: n, elapsed: elapsed, lat: all}
+	return loadResult{n: n, start: start, elapsed: elapsed, lat: all}
 }
 
 // report records p50/p99 (ms) and the rate as custom metrics; ns/op is
@@ -290,10 +292,11 @@ func BenchmarkWebhookSync(b *testing.B) {
 func BenchmarkChildJob(b *testing.B) {
 	s := startBenchServer(b, server.Config{})
 	for _, mode := range []string{"isolated", "warm"} {
-		b.Run(mode, func(b *testing.B) {
-			benchPush(b, s, "f/bench/child", "typescript", benchTS, mode == "warm")
-			benchPush(b, s, "f/bench/parent", "typescript", benchParent, mode == "warm")
-			ld := load{url: s.URL + "/api/w/main/jobs/run_wait_result/p/f/bench/parent", token: s.Token,
+		child, parent := "f/bench/child_"+mode, "f/bench/parent_"+mode
+		benchPush(b, s, child, "typescript", benchTS, mode == "warm")
+		benchPush(b, s, parent, "typescript", fmt.Sprintf(benchParent, child), mode == "warm")
+		b.Run(mode+"/c1", func(b *testing.B) {
+			ld := load{url: s.URL + "/api/w/main/jobs/run_wait_result/p/" + parent, token: s.Token,
 				body: []byte(benchBody), conns: 1, check: expectBody("1")}
 			ld.run(b, b.N).report(b, "jobs/s")
 		})
@@ -326,9 +329,7 @@ func BenchmarkWebhookAsync(b *testing.B) {
 						mu.Unlock()
 						return nil
 					}}
-				b.StartTimer() // run's warm-up jobs are in ids too: wait for them all
-				start := time.Now()
-				acc := ld.run(b, b.N)
+				acc := ld.run(b, b.N) // stops the timer after the last 201
 				b.StartTimer()
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 				defer cancel()
@@ -339,12 +340,12 @@ func BenchmarkWebhookAsync(b *testing.B) {
 						b.Fatalf("job %s: %v %+v", id, err, j)
 					}
 				}
-				total := time.Since(start)
+				total := time.Since(acc.start) // ids also holds run's warm-up jobs, accepted before start
 				b.StopTimer()
 				b.ReportMetric(float64(acc.pct(50))/1e6, "accept-p50-ms")
 				b.ReportMetric(float64(acc.pct(99))/1e6, "accept-p99-ms")
 				b.ReportMetric(acc.perSec(), "accepts/s")
-				b.ReportMetric(float64(len(ids))/total.Seconds(), "completed/s")
+				b.ReportMetric(float64(acc.n)/total.Seconds(), "completed/s")
 			})
 		}
 	}

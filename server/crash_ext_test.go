@@ -209,3 +209,52 @@ func TestKill9Accounting(t *testing.T) {
 	}
 	t.Logf("%d accepted jobs: %v", len(jobs), counts)
 }
+
+// TestGracefulShutdown: on SIGTERM the server stops accepting, lets a
+// short job finish, requeues one that outlives the grace period, and the
+// next start runs it.
+func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	dir, addr := t.TempDir(), freeAddr(t)
+	p := startProc(t, dir, addr)
+	for _, s := range []struct {
+		path string
+		ms   int
+	}{{"f/grace/short", 300}, {"f/grace/long", 6000}} {
+		body := fmt.Sprintf(`{"path":%q,"language":"typescript","content":%q}`, s.path,
+			fmt.Sprintf("export async function main() { await new Promise((r) => setTimeout(r, %d)); return %d; }", s.ms, s.ms))
+		if code, b, err := p.post("/api/w/main/scripts/create", body); err != nil || code != 201 {
+			t.Fatalf("push: %d %s %v", code, b, err)
+		}
+	}
+	_, short, _ := p.post("/api/w/main/jobs/run/p/f/grace/short", `{}`)
+	_, long, _ := p.post("/api/w/main/jobs/run/p/f/grace/long", `{}`)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if p.job(t, long)["running"] == true && p.job(t, short)["running"] == true {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the jobs did not start")
+		}
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("server exit: %v\n%s", err, p.stderr.String())
+	}
+	p = startProc(t, dir, addr)
+	if j := p.job(t, short); j["success"] != true {
+		t.Fatalf("the short job should have finished within the grace period: %v", j)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		j := p.job(t, long)
+		if j["type"] == "CompletedJob" {
+			if j["success"] != true || j["result"] != float64(6000) {
+				t.Fatalf("the requeued job: %v", j)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the requeued job never completed: %v", j)
+		}
+	}
+}

@@ -22,6 +22,10 @@ var (
 	errShutdown = errors.New("server shutting down")
 )
 
+// concurrencyBackoff is how long a job waits in the queue when its script
+// is at its concurrency limit (a finishing job wakes the runners earlier).
+const concurrencyBackoff = 100 * time.Millisecond
+
 // runningJob is a job a runner of this process is executing.
 type runningJob struct {
 	stop   context.CancelCauseFunc
@@ -194,6 +198,29 @@ func (s *Service) execute(ctx context.Context, j *store.Job) {
 	if err != nil {
 		fail("ScriptNotFound", fmt.Sprintf("script version %s: %v", j.ScriptHash, err), "")
 		return
+	}
+	if limit := sc.Settings.ConcurrencyLimit; limit > 0 {
+		key := sc.Workspace + "/" + sc.Path
+		s.mu.Lock()
+		full := s.concurrent[key] >= limit
+		if !full {
+			s.concurrent[key]++
+		}
+		s.mu.Unlock()
+		if full {
+			// At the script's concurrency limit: back in the queue, shortly.
+			j.ScheduledFor = time.Now().UTC().Add(concurrencyBackoff)
+			if err := s.st.Requeue(ctx, *j); err != nil {
+				s.log.Error("requeue at the concurrency limit failed", "job", j.ID, "err", err)
+			}
+			return
+		}
+		defer func() {
+			s.mu.Lock()
+			s.concurrent[key]--
+			s.mu.Unlock()
+			s.poke()
+		}()
 	}
 	bs, err := s.prepared(ctx, sc)
 	if err != nil {

@@ -194,3 +194,35 @@ func main(step int) (int, error) {
 		}
 	}
 }
+
+// TestConcurrencyLimit: a script with concurrent_limit 1 never runs two jobs
+// at once (each job records its start and end; intervals must not overlap).
+func TestConcurrencyLimit(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, server.Config{})
+	s.push(t, "f/ops/single", "typescript", `export async function main() {
+  const start = Date.now();
+  await new Promise((r) => setTimeout(r, 150));
+  return [start, Date.now()];
+}`, map[string]any{"concurrent_limit": 1})
+	var ids []string
+	for range 3 {
+		ids = append(ids, s.do(t, "POST", "/api/w/main/jobs/run/p/f/ops/single", `{}`).Body)
+	}
+	var spans [][2]float64
+	for _, id := range ids {
+		j := s.waitJob(t, id)
+		r, ok := j["result"].([]any)
+		if !ok || len(r) != 2 {
+			t.Fatalf("job %s: %v", id, j)
+		}
+		spans = append(spans, [2]float64{r[0].(float64), r[1].(float64)})
+	}
+	for i := range spans {
+		for k := range spans {
+			if i != k && spans[i][0] < spans[k][1] && spans[k][0] < spans[i][1] {
+				t.Fatalf("jobs %d and %d overlapped: %v", i, k, spans)
+			}
+		}
+	}
+}

@@ -43,8 +43,10 @@ type Service struct {
 	running map[string]*runningJob
 	// syncJobs are jobs a caller waits for: their end is not fsync'd.
 	syncJobs map[string]bool
-	wake     chan struct{}
-	closing  bool
+	// concurrent counts running jobs per workspace/path with a limit.
+	concurrent map[string]int
+	wake       chan struct{}
+	closing    bool
 }
 
 // builtScript is a script version ready to run, built once.
@@ -59,17 +61,18 @@ type builtScript struct {
 func NewService(cfg Config, st store.Store, eng *runtime.Engine) *Service {
 	cfg = cfg.withDefaults()
 	return &Service{
-		cfg:      cfg,
-		st:       st,
-		eng:      eng,
-		builder:  &scriptbuild.Builder{CacheDir: cfg.CacheDir, NPMRegistry: cfg.NPMRegistry},
-		log:      cfg.Logger,
-		owner:    uuid.NewString(),
-		built:    map[string]*builtScript{},
-		waiters:  map[string][]chan struct{}{},
-		running:  map[string]*runningJob{},
-		syncJobs: map[string]bool{},
-		wake:     make(chan struct{}, 1),
+		cfg:        cfg,
+		st:         st,
+		eng:        eng,
+		builder:    &scriptbuild.Builder{CacheDir: cfg.CacheDir, NPMRegistry: cfg.NPMRegistry},
+		log:        cfg.Logger,
+		owner:      uuid.NewString(),
+		built:      map[string]*builtScript{},
+		waiters:    map[string][]chan struct{}{},
+		running:    map[string]*runningJob{},
+		syncJobs:   map[string]bool{},
+		concurrent: map[string]int{},
+		wake:       make(chan struct{}, 1),
 	}
 }
 
