@@ -75,7 +75,23 @@ func (s *Service) authenticate(ctx context.Context, token string) (*Principal, e
 	if !t.ExpiresAt.IsZero() && time.Now().After(t.ExpiresAt) {
 		return nil, errf(http.StatusUnauthorized, "unauthenticated", "the token expired at %s", t.ExpiresAt.Format(time.RFC3339))
 	}
-	return &Principal{Workspace: t.Workspace, User: t.Owner, Role: t.Role, Scopes: t.Scopes}, nil
+	role := t.Role
+	if t.Owner != "" {
+		// A user token follows its user: removed user, dead token; a
+		// lowered role lowers the token.
+		u, err := s.st.GetUser(ctx, t.Workspace, t.Owner)
+		if err != nil {
+			return nil, errf(http.StatusUnauthorized, "unauthenticated", "the token's user %q no longer exists", t.Owner)
+		}
+		if roleRank(u.Role) < roleRank(role) {
+			role = u.Role
+		}
+	}
+	user := t.Owner
+	if user == "" {
+		user = "token:" + t.Prefix // a service token acts under its own name
+	}
+	return &Principal{Workspace: t.Workspace, User: user, Role: role, Scopes: t.Scopes}, nil
 }
 
 // authorize checks that p may do act in workspace ws on the item at

@@ -80,6 +80,40 @@ export async function main(name: string, times: number = 1) {
 	if out := must("resource", "get", "f/demo/db"); !strings.Contains(out, `"host"`) {
 		t.Fatalf("resource get: %q", out)
 	}
+	// Users and tokens.
+	must("user", "add", "ci", "--role", "operator")
+	if out := must("user", "list"); !strings.Contains(out, "ci") || !strings.Contains(out, "operator") {
+		t.Fatalf("user list: %q", out)
+	}
+	hook := strings.TrimSpace(must("token", "create", "--service", "--scope", "jobs:run:scripts:f/demo/*", "--expires", "30d", "--label", "ci hook"))
+	if !strings.HasPrefix(hook, "rl_") {
+		t.Fatalf("token create printed %q", hook)
+	}
+	if out := must("token", "list"); !strings.Contains(out, hook[:10]) || strings.Contains(out, hook) || !strings.Contains(out, "jobs:run:scripts:f/demo/*") {
+		t.Fatalf("token list: %q", out)
+	}
+	withHook := func(args ...string) (string, int) {
+		cmd := exec.Command(binary, append(args, "--token", hook)...)
+		cmd.Env = append(os.Environ(), "RUNLET_URL="+p.url, "RUNLET_CACHE_DIR="+cacheDir)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return string(out), code
+	}
+	if out, code := withHook("script", "run", "f/demo/hello", "--args", `{"name":"hook"}`, "--async"); code != 0 {
+		t.Fatalf("scoped token run: %d %s", code, out)
+	}
+	if out, code := withHook("variable", "list"); code == 0 || !strings.Contains(out, "not allow") {
+		t.Fatalf("scoped token listing variables: %d %s", code, out)
+	}
+	must("token", "revoke", hook[:10])
+	if _, code := withHook("script", "run", "f/demo/hello", "--args", `{"name":"hook"}`, "--async"); code == 0 {
+		t.Fatal("a revoked token still runs scripts")
+	}
+	must("user", "set-role", "ci", "developer")
+	must("user", "remove", "ci")
 	// Backup from the running server, restore into a fresh data dir, serve it.
 	backup := filepath.Join(work, "runlet.backup")
 	must("backup", backup)

@@ -59,6 +59,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	h("DELETE "+w+"resources/delete/{path...}", s.deleteResource)
 	// Operations.
 	h("GET "+w+"backup", s.backup)
+	s.accessRoutes(mux)
 }
 
 // backup streams a consistent copy of the whole store (admins only).

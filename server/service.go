@@ -183,17 +183,18 @@ func (s *Service) CreateScript(ctx context.Context, p *Principal, ws string, in 
 }
 
 // scriptHash is 16 hex characters of SHA-256 over everything that affects
-// execution: language, kind, source, pinned dependencies, settings and
-// (for plugins) the schema.
+// execution: path, language, kind, source, pinned dependencies, settings
+// and (for plugins) the schema.
 func scriptHash(sc *store.Script) string {
 	doc, _ := json.Marshal(struct {
+		Path     string               `json:"p"` // state and child jobs depend on it
 		Lang     string               `json:"l"`
 		Kind     string               `json:"k"`
 		Content  []byte               `json:"c"`
 		Lock     json.RawMessage      `json:"d,omitempty"`
 		Settings store.ScriptSettings `json:"s"`
 		Schema   json.RawMessage      `json:"a,omitempty"`
-	}{sc.Language, sc.Kind, sc.Content, sc.Lock, sc.Settings, sc.Schema})
+	}{sc.Path, sc.Language, sc.Kind, sc.Content, sc.Lock, sc.Settings, sc.Schema})
 	h := sha256.Sum256(doc)
 	return hex.EncodeToString(h[:8])
 }

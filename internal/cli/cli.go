@@ -49,7 +49,7 @@ func Main(args []string, env Env) int {
 		return backupCmd(ctx, args[1:], env)
 	case "restore":
 		return restoreCmd(args[1:], env)
-	case "script", "job", "variable", "resource":
+	case "script", "job", "variable", "resource", "user", "token":
 		return clientMain(ctx, args, env)
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, "runlet", Version)
@@ -99,6 +99,9 @@ Client commands (talk to a running server):
   runlet resource set PATH --type T (--value JSON | --file F) [--description D]
   runlet resource get PATH [--json]
   runlet resource list [--json]
+  runlet user add|list|remove|set-role ...   (admin)
+  runlet token create [--user U | --service] [--role R] [--scope S]... [--expires 30d] [--label L]
+  runlet token list [--json]        runlet token revoke PREFIX
   Options, before or after the command words: --url URL (env RUNLET_URL, default
   http://127.0.0.1:8000), --token T (env RUNLET_TOKEN, default ./runlet-data/admin.token),
   --workspace W (env RUNLET_WORKSPACE, default main). Settings for script push may

@@ -60,6 +60,17 @@ func clientCommands() map[string][]clientSub {
 			{"get", "PATH [--json]", "print a variable's value", variableGetCmd},
 			{"list", "[--json]", "list variables (secret values hidden)", variableListCmd},
 		},
+		"user": {
+			{"add", "NAME [--role admin|developer|operator]", "add a user to the workspace", userAddCmd},
+			{"list", "[--json]", "list the workspace's users", userListCmd},
+			{"remove", "NAME", "remove a user and revoke their tokens", userRemoveCmd},
+			{"set-role", "NAME ROLE", "change a user's role", userSetRoleCmd},
+		},
+		"token": {
+			{"create", "[--user U | --service] [--role R] [--scope S]... [--expires 30d] [--label L]", "create a token and print it (once)", tokenCreateCmd},
+			{"list", "[--json]", "list tokens (prefixes, never the tokens)", tokenListCmd},
+			{"revoke", "PREFIX", "revoke the token starting with PREFIX", tokenRevokeCmd},
+		},
 		"resource": {
 			{"set", "PATH --type T (--value JSON | --file F) [--description D]", "create or replace a resource", resourceSetCmd},
 			{"get", "PATH [--json]", "print a resource's value", resourceGetCmd},
@@ -111,7 +122,7 @@ func clientMain(ctx context.Context, args []string, env Env) int {
 	}
 	groups := clientCommands()
 	if len(args) == 0 || groups[args[0]] == nil {
-		fmt.Fprintln(env.Stderr, "runlet: want a command after the options (script, job, variable or resource)")
+		fmt.Fprintln(env.Stderr, "runlet: want a command after the options (script, job, variable, resource, user or token)")
 		usage(env.Stderr)
 		return ExitUsage
 	}
