@@ -80,6 +80,12 @@ export async function main(name: string, times: number = 1) {
 	if out := must("resource", "get", "f/demo/db"); !strings.Contains(out, `"host"`) {
 		t.Fatalf("resource get: %q", out)
 	}
+	// Rotating the secrets key keeps secrets readable.
+	must("variable", "set", "f/demo/token", "tok-123", "--secret")
+	must("key", "rotate")
+	if out := must("variable", "get", "f/demo/token"); strings.TrimSpace(out) != "tok-123" {
+		t.Fatalf("secret after key rotation: %q", out)
+	}
 	// Users and tokens.
 	must("user", "add", "ci", "--role", "operator")
 	if out := must("user", "list"); !strings.Contains(out, "ci") || !strings.Contains(out, "operator") {

@@ -95,3 +95,26 @@ func restoreCmd(argv []string, env Env) int {
 	fmt.Fprintf(env.Stderr, "restored %s into %s\n", pos[0], *data)
 	return ExitOK
 }
+
+// keyRotateCmd: runlet key rotate — a new secrets key on a running server.
+func keyRotateCmd(ctx context.Context, argv []string, env Env) int {
+	if len(argv) == 0 || argv[0] != "rotate" {
+		fmt.Fprintln(env.Stderr, "usage: runlet key rotate")
+		return ExitUsage
+	}
+	cc := newClientCmd(env, "key", clientSub{name: "rotate"})
+	return cc.exit(func() error {
+		if _, err := cc.parse(argv[1:], 0, 0); err != nil {
+			return err
+		}
+		c, err := cc.client()
+		if err != nil {
+			return err
+		}
+		if err := c.RotateKey(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, "rotated the secrets key; secrets are re-encrypted (older keys stay in secret.key for older backups)")
+		return nil
+	}())
+}

@@ -49,6 +49,8 @@ func Main(args []string, env Env) int {
 		return backupCmd(ctx, args[1:], env)
 	case "restore":
 		return restoreCmd(args[1:], env)
+	case "key":
+		return keyRotateCmd(ctx, args[1:], env)
 	case "script", "job", "variable", "resource", "user", "token":
 		return clientMain(ctx, args, env)
 	case "version", "--version":
@@ -81,6 +83,7 @@ Usage:
                [--max-body SIZE] [--timeout D] [--memory SIZE]
   runlet backup FILE|-            a running server's store (admin token; keep secret.key with it)
   runlet restore FILE [--data DIR]   into a data directory with an empty store, server stopped
+  runlet key rotate               a new secrets key on a running server (admin token)
   runlet version
 
 Client commands (talk to a running server):

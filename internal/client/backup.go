@@ -17,3 +17,8 @@ func (c *Client) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	defer resp.Body.Close()
 	return io.Copy(w, resp.Body)
 }
+
+// RotateKey makes the server encrypt secrets under a new key (admins).
+func (c *Client) RotateKey(ctx context.Context) error {
+	return c.doJSON(ctx, request{method: http.MethodPost, endpoint: "keys/rotate"}, nil)
+}
