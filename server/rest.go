@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -59,7 +60,25 @@ func (s *Server) routes(mux *http.ServeMux) {
 	h("DELETE "+w+"resources/delete/{path...}", s.deleteResource)
 	// Operations.
 	h("GET "+w+"backup", s.backup)
+	h("POST "+w+"keys/rotate", s.rotateKey)
 	s.accessRoutes(mux)
+}
+
+// rotateKey makes a new secrets key current and re-encrypts every secret
+// (admins only; older keys stay in the key file for older backups).
+func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := p.authorize(r.PathValue("ws"), actAdmin, "keys", ""); err != nil {
+		return err
+	}
+	rot, ok := s.st.(interface{ RotateKey(context.Context) error })
+	if !ok {
+		return errf(http.StatusNotImplemented, "unimplemented", "this store cannot rotate its key")
+	}
+	if err := rot.RotateKey(r.Context()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"rotated": true})
+	return nil
 }
 
 // backup streams a consistent copy of the whole store (admins only).
@@ -95,6 +114,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		err = errf(http.StatusRequestEntityTooLarge, "too_large", "the request body is over the %d-byte limit", mbe.Limit)
 	}
 	e := apiError(err)
+	s.met.refuse(e)
 	if e.Status >= 500 {
 		s.cfg.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	} else if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
