@@ -89,22 +89,22 @@ func TestPreviewVectors(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	cases := map[string]string{
-		"* * *":             "want 5 fields",
-		"0 0 L * *":         `"L" is not supported`,
-		"0 0 15W * *":       `"W" is not supported`,
-		"0 0 * * 5#3":       `"#" is not supported`,
-		"0 0 ? * *":         `"?" is not supported`,
-		"61 * * * *":        "minute field: 61 is out of range 0–59",
-		"0 24 * * *":        "hour field: 24 is out of range",
-		"0 0 0 * *":         "day-of-month field: 0 is out of range",
-		"0 0 * 13 *":        "month field: 13 is out of range",
-		"0 0 * * 8":         "day-of-week field: 8 is out of range",
-		"0 0 * * FUN":       `"FUN" is not a number or name`,
-		"*/0 * * * *":       "step",
-		"5-1 * * * *":       "the end comes before the start",
-		"0 0 30 2 *":        "never fires",
-		"1,,2 * * * *":      "empty list element",
-		"0 0 0 * * 8":       "", // v1 below
+		"* * *":        "want 5 fields",
+		"0 0 L * *":    `"L" is not supported`,
+		"0 0 15W * *":  `"W" is not supported`,
+		"0 0 * * 5#3":  `"#" is not supported`,
+		"0 0 ? * *":    `"?" is not supported`,
+		"61 * * * *":   "minute field: 61 is out of range 0–59",
+		"0 24 * * *":   "hour field: 24 is out of range",
+		"0 0 0 * *":    "day-of-month field: 0 is out of range",
+		"0 0 * 13 *":   "month field: 13 is out of range",
+		"0 0 * * 8":    "day-of-week field: 8 is out of range",
+		"0 0 * * FUN":  `"FUN" is not a number or name`,
+		"*/0 * * * *":  "step",
+		"5-1 * * * *":  "the end comes before the start",
+		"0 0 30 2 *":   "never fires",
+		"1,,2 * * * *": "empty list element",
+		"0 0 0 * * 8":  "", // v1 below
 	}
 	for expr, want := range cases {
 		if want == "" {
