@@ -59,6 +59,7 @@ func restoreCmd(argv []string, env Env) int {
 	fs := flag.NewFlagSet("runlet restore", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	data := fs.String("data", "./runlet-data", "data `directory` to restore into (its store must be empty)")
+	noKey := fs.Bool("without-key", false, "restore even though DIR/secret.key is missing (secret variables stay unreadable)")
 	pos, err := parseInterleaved(fs, argv)
 	if err != nil {
 		return ExitUsage
@@ -78,8 +79,9 @@ func restoreCmd(argv []string, env Env) int {
 		return ExitFailed
 	}
 	key := filepath.Join(*data, "secret.key")
-	if _, err := os.Stat(key); errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(env.Stderr, "runlet restore: note: %s does not exist; copy the original server's secret.key there before starting, or secret variables cannot be read\n", key)
+	if _, err := os.Stat(key); errors.Is(err, os.ErrNotExist) && !*noKey {
+		fmt.Fprintf(env.Stderr, "runlet restore: %s does not exist: copy the original server's secret.key there first (secret variables are encrypted with it), or pass --without-key\n", key)
+		return ExitFailed
 	}
 	st, err := badgerstore.Open(badgerstore.Options{Dir: filepath.Join(*data, "db"), KeyFile: key,
 		Logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})

@@ -119,12 +119,3 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
-
-func mustJSON(t testing.TB, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}

@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -92,15 +93,23 @@ func (s *Store) Claim(ctx context.Context, owner string, now time.Time, lease ti
 			return nil, nil
 		}
 		var claimed *store.Job
+		var dropped bool
 		err := s.update(ctx, func(txn *badger.Txn) error {
-			claimed = nil
+			claimed, dropped = nil, false
 			qk := e.key()
 			if ok, err := exists(txn, qk); err != nil || !ok {
 				return err // !ok: a stale entry
 			}
 			j, err := getJob(txn, e.id)
+			if errors.Is(err, store.ErrNotFound) || err == nil && j.Status != store.StatusQueued {
+				// The job record is the truth: drop a queue key that
+				// disagrees with it rather than wedge the queue.
+				s.log.Warn("dropping a queue entry that does not match its job", "job", e.id, "err", err)
+				dropped = true
+				return txn.Delete(qk)
+			}
 			if err != nil {
-				return fmt.Errorf("queue entry without job: %w", err)
+				return err
 			}
 			j.Status = store.StatusRunning
 			j.StartedAt = now
@@ -122,6 +131,9 @@ func (s *Store) Claim(ctx context.Context, owner string, now time.Time, lease ti
 			return nil, err
 		}
 		s.queue.remove(e)
+		if dropped {
+			s.depth.Add(-1)
+		}
 		if claimed != nil {
 			s.depth.Add(-1)
 			return claimed, nil
@@ -157,13 +169,15 @@ func (s *Store) Heartbeat(ctx context.Context, id, owner string, until time.Time
 	})
 }
 
-// Finish records a job's final state (j as given; a zero CompletedAt
-// becomes now) and removes it from the queue or the running set. j.Status
-// must be final. ErrNotFound when the job does not exist (or belongs to
-// another workspace); ErrConflict when it is already finished or running
-// under another lease owner than j.LeaseOwner — so a runner that lost its
-// lease cannot overwrite the job, and a canceller should pass the job it
-// read. durable: return after an fsync.
+// Finish records a job's final state and removes it from the queue or the
+// running set. From j it takes Status (which must be final), Result,
+// Error, CancelReason, CanceledBy, CompletedAt (zero: now) and StartedAt
+// when set; every other field keeps its stored value, so a caller may pass
+// a partial job. ErrNotFound when the job does not exist or belongs to
+// another workspace than j.Workspace; ErrConflict when it is already
+// finished, or running under another lease owner than j.LeaseOwner — so a
+// runner that lost its lease cannot overwrite the job (a canceller passes
+// the owner it read). durable: return after an fsync.
 func (s *Store) Finish(ctx context.Context, j store.Job, durable bool) error {
 	if err := check("job id", j.ID); err != nil {
 		return err
@@ -204,7 +218,12 @@ func (s *Store) Finish(ctx context.Context, j store.Job, durable bool) error {
 		default:
 			return fmt.Errorf("job %s already %s: %w", j.ID, cur.Status, store.ErrConflict)
 		}
-		if err := setJSON(txn, jobKey(j.ID), j); err != nil {
+		cur.Status, cur.Result, cur.Error = j.Status, j.Result, j.Error
+		cur.CancelReason, cur.CanceledBy, cur.CompletedAt = j.CancelReason, j.CanceledBy, j.CompletedAt
+		if !j.StartedAt.IsZero() {
+			cur.StartedAt = j.StartedAt
+		}
+		if err := setJSON(txn, jobKey(j.ID), cur); err != nil {
 			return err
 		}
 		return txn.Set(doneKey(j.CompletedAt, j.ID), nil)
@@ -222,9 +241,10 @@ func (s *Store) Finish(ctx context.Context, j store.Job, durable bool) error {
 	return nil
 }
 
-// Requeue puts a running job back in the queue with j's Attempt and
-// ScheduledFor (zero: now), clearing its lease and StartedAt. ErrConflict
-// when the job is not running or j.LeaseOwner does not hold it.
+// Requeue puts a running job back in the queue with j's Attempt,
+// ScheduledFor (zero: now) and Error (the last attempt's, for a retry; nil
+// clears it), clearing its lease and StartedAt. ErrConflict when the job
+// is not running or j.LeaseOwner does not hold it.
 func (s *Store) Requeue(ctx context.Context, j store.Job) error {
 	if err := check("job id", j.ID); err != nil {
 		return err
@@ -244,6 +264,7 @@ func (s *Store) Requeue(ctx context.Context, j store.Job) error {
 		}
 		cur.Status = store.StatusQueued
 		cur.Attempt = j.Attempt
+		cur.Error = j.Error
 		cur.ScheduledFor = j.ScheduledFor
 		cur.LeaseOwner, cur.LeaseUntil, cur.StartedAt = "", time.Time{}, time.Time{}
 		if err := txn.Delete(key(pRunning, j.ID)); err != nil {

@@ -314,6 +314,8 @@ func TestLeaseRequeueFinish(t *testing.T) {
 	}
 	got.Attempt = 1
 	got.ScheduledFor = t0.Add(10 * time.Second)
+	got.Error = &store.JobError{Name: "Boom", Message: "first attempt failed"}
+	got.Result = json.RawMessage(`"ignored"`)
 	must(t, s.Requeue(ctx, *got))
 	if run, _ := s.Running(ctx); len(run) != 0 {
 		t.Fatalf("Running after Requeue = %d", len(run))
@@ -322,7 +324,8 @@ func TestLeaseRequeueFinish(t *testing.T) {
 		t.Fatalf("QueueDepth after Requeue = %d", n)
 	}
 	cur, _ := s.GetJob(ctx, "acme", j.ID)
-	if cur.Status != store.StatusQueued || cur.LeaseOwner != "" || !cur.StartedAt.IsZero() || cur.Attempt != 1 {
+	if cur.Status != store.StatusQueued || cur.LeaseOwner != "" || !cur.StartedAt.IsZero() || cur.Attempt != 1 ||
+		cur.Error == nil || cur.Error.Name != "Boom" || cur.Result != nil || !cur.ScheduledFor.Equal(t0.Add(10*time.Second)) {
 		t.Fatalf("requeued job: %+v", cur)
 	}
 	if c, _ := s.Claim(ctx, "c", t0, time.Minute); c != nil {
@@ -383,8 +386,8 @@ func TestFinishQueued(t *testing.T) {
 	j := job(t, "acme")
 	j.ScheduledFor = t0.Add(time.Hour)
 	must(t, s.Enqueue(ctx, j, false))
-	j.Status, j.CanceledBy = store.StatusCanceled, "alice"
-	must(t, s.Finish(ctx, j, true))
+	// A partial job: the stored fields stay.
+	must(t, s.Finish(ctx, store.Job{ID: j.ID, Workspace: "acme", Status: store.StatusCanceled, CanceledBy: "alice"}, true))
 	if n := depth(t, s); n != 0 {
 		t.Fatalf("QueueDepth = %d", n)
 	}
@@ -397,6 +400,9 @@ func TestFinishQueued(t *testing.T) {
 	got, _ := s.GetJob(ctx, "acme", j.ID)
 	if got.Status != store.StatusCanceled || got.CanceledBy != "alice" || got.CompletedAt.IsZero() {
 		t.Fatalf("canceled job: %+v", got)
+	}
+	if got.ScriptPath != j.ScriptPath || string(got.Args) != string(j.Args) || !got.ScheduledFor.Equal(j.ScheduledFor) || got.CreatedBy != j.CreatedBy {
+		t.Fatalf("Finish lost stored fields: %+v", got)
 	}
 }
 

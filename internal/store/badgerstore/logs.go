@@ -9,21 +9,34 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 )
 
-// maxChunk splits large appends so one value stays well inside a
-// transaction's budget (15% of a memtable).
-const maxChunk = 256 << 10
+// maxChunk is the largest log chunk (one Badger value).
+const maxChunk = 128 << 10
 
 // AppendLogs appends text to a job's log. Each call adds chunks keyed by
 // their starting byte offset; two concurrent appends to one job conflict
-// on the next offset's key and one is retried. ErrNotFound when the job
-// does not exist.
+// on the next offset's key and one is retried, so appends do not
+// interleave — except that text longer than a transaction may hold (half
+// of Badger's limit, 15% of a memtable: 600 KiB by default) is written in
+// several transactions. ErrNotFound when the job does not exist.
 func (s *Store) AppendLogs(ctx context.Context, id string, text []byte) error {
 	if err := check("job id", id); err != nil {
 		return err
 	}
-	if len(text) == 0 {
-		return nil
+	for len(text) > 0 {
+		n := min(len(text), s.txnBytes())
+		if err := s.appendLogs(ctx, id, text[:n]); err != nil {
+			return err
+		}
+		text = text[n:]
 	}
+	return nil
+}
+
+// txnBytes is how many bytes of values one transaction should write: half
+// of Badger's limit, leaving room for keys and the rest.
+func (s *Store) txnBytes() int { return max(maxChunk, int(s.opts.MemTableSize*15/100/2)) }
+
+func (s *Store) appendLogs(ctx context.Context, id string, text []byte) error {
 	return s.update(ctx, func(txn *badger.Txn) error {
 		if _, err := getJob(txn, id); err != nil {
 			return err

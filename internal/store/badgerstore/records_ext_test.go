@@ -1,10 +1,12 @@
 package badgerstore_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"sync"
 	"testing"
@@ -485,4 +487,70 @@ func TestClosed(t *testing.T) {
 	if err := e.s.Enqueue(ctx, job(t, "x"), true); !errors.Is(err, badgerstore.ErrClosed) {
 		t.Fatalf("Enqueue after Close: %v", err)
 	}
+}
+
+// Values near and above Badger's limits (value threshold 1 MiB,
+// transaction 15% of a memtable) are stored, read back and survive a
+// backup and restore.
+func TestLargeValues(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	s := e.s
+	big := func(n int, c byte) []byte { return bytes.Repeat([]byte{c}, n) }
+	for i, n := range []int{700 << 10, 3 << 20} {
+		sc := script("acme", fmt.Sprintf("f/big%d", i), fmt.Sprintf("%016x", n), "")
+		sc.Content = big(n, 'c')
+		must(t, s.CreateScript(ctx, sc))
+	}
+	j := job(t, "acme")
+	j.Args = json.RawMessage(`"` + string(big(2<<20, 'a')) + `"`)
+	must(t, s.Enqueue(ctx, j, true))
+	c, err := s.Claim(ctx, "w", t0, time.Minute)
+	must(t, err)
+	logs := big(5<<20, 'l')
+	must(t, s.AppendLogs(ctx, j.ID, logs))
+	c.Status, c.Result = store.StatusSuccess, json.RawMessage(`"`+string(big(2<<20, 'r'))+`"`)
+	must(t, s.Finish(ctx, *c, true))
+	for i := range 3 {
+		must(t, s.PutVariable(ctx, store.Variable{Workspace: "acme", Path: fmt.Sprint("f/v", i), Value: string(big(400<<10, 's')), Secret: true}))
+	}
+	must(t, s.RotateKey(ctx))
+
+	check := func(s *badgerstore.Store) {
+		t.Helper()
+		for i, n := range []int{700 << 10, 3 << 20} {
+			sc, err := s.GetScript(ctx, "acme", fmt.Sprintf("f/big%d", i))
+			must(t, err)
+			if len(sc.Content) != n {
+				t.Fatalf("script %d: %d bytes, want %d", i, len(sc.Content), n)
+			}
+		}
+		got, err := s.GetJob(ctx, "acme", j.ID)
+		must(t, err)
+		if len(got.Args) != 2<<20+2 || len(got.Result) != 2<<20+2 {
+			t.Fatalf("job args %d, result %d bytes", len(got.Args), len(got.Result))
+		}
+		l, err := s.Logs(ctx, j.ID, 0)
+		must(t, err)
+		if !bytes.Equal(l, logs) {
+			t.Fatalf("logs: %d bytes, want %d", len(l), len(logs))
+		}
+		v, err := s.GetVariable(ctx, "acme", "f/v2")
+		must(t, err)
+		if len(v.Value) != 400<<10 {
+			t.Fatalf("secret: %d bytes", len(v.Value))
+		}
+	}
+	check(s)
+	var buf bytes.Buffer
+	must(t, s.Backup(ctx, &buf))
+	dst := setup(t)
+	must(t, dst.s.Close())
+	must(t, os.Remove(dst.keyFile))
+	key, err := os.ReadFile(e.keyFile)
+	must(t, err)
+	must(t, os.WriteFile(dst.keyFile, key, 0o600))
+	dst.open(t)
+	must(t, dst.s.Restore(ctx, &buf))
+	check(dst.s)
 }

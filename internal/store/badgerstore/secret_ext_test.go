@@ -266,7 +266,7 @@ func TestRotateKeyConcurrentPuts(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 25 {
-				if err := e.s.PutVariable(ctx, store.Variable{Workspace: "acme", Path: fmt.Sprintf("f/new%d-%d", w, i), Value: "new", Secret: true}); err != nil {
+				if err := e.s.PutVariable(ctx, store.Variable{Workspace: "acme", Path: fmt.Sprintf("a/new%d-%03d", w, i), Value: "new", Secret: true}); err != nil {
 					t.Error(err)
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -42,7 +43,9 @@ type Options struct {
 	// Default: false.
 	InMemory bool
 	// MemTableSize is the size of each of Badger's two memtables; a
-	// transaction may write at most 15% of it. Default: 16 MiB.
+	// transaction may write at most 15% of it, and values up to
+	// min(1 MiB, 15% - 64 KiB) stay in the LSM tree (larger ones go to the
+	// value log). Default: 8 MiB.
 	MemTableSize int64
 	// BlockCacheSize caches decompressed table blocks. Default: 16 MiB.
 	BlockCacheSize int64
@@ -62,7 +65,7 @@ func (o *Options) setDefaults() {
 		o.Logger = slog.Default()
 	}
 	if o.MemTableSize == 0 {
-		o.MemTableSize = 16 << 20
+		o.MemTableSize = 8 << 20
 	}
 	if o.BlockCacheSize == 0 {
 		o.BlockCacheSize = 16 << 20
@@ -82,12 +85,12 @@ func (o *Options) validate() error {
 	var errs []error
 	switch {
 	case o.InMemory && o.Dir != "":
-		errs = append(errs, errors.New("Dir must be empty with InMemory"))
+		errs = append(errs, errors.New("with InMemory, Dir must be empty"))
 	case !o.InMemory && o.Dir == "":
-		errs = append(errs, errors.New("Dir is required"))
+		errs = append(errs, errors.New("no Dir: Dir is required unless InMemory"))
 	}
 	if !o.InMemory && o.KeyFile == "" {
-		errs = append(errs, errors.New("KeyFile is required"))
+		errs = append(errs, errors.New("no KeyFile: KeyFile is required unless InMemory"))
 	}
 	if o.Dir != "" && o.KeyFile != "" {
 		dir, err1 := filepath.Abs(o.Dir)
@@ -98,8 +101,8 @@ func (o *Options) validate() error {
 			}
 		}
 	}
-	if o.MemTableSize < 1<<20 {
-		errs = append(errs, errors.New("MemTableSize must be at least 1 MiB"))
+	if o.MemTableSize < 4<<20 {
+		errs = append(errs, errors.New("MemTableSize must be at least 4 MiB"))
 	}
 	if o.BlockCacheSize < 0 || o.IndexCacheSize < 0 {
 		errs = append(errs, errors.New("cache sizes must not be negative"))
@@ -145,7 +148,12 @@ func Open(opts Options) (*Store, error) {
 		WithSyncWrites(false).
 		WithLogger(badgerLogger{opts.Logger}).
 		WithMemTableSize(opts.MemTableSize).
+		// One value at the threshold plus small keys must fit in a
+		// transaction (15% of a memtable).
+		WithValueThreshold(min(1<<20, opts.MemTableSize*15/100-64<<10)).
 		WithNumMemtables(2).
+		WithBaseTableSize(1 << 20).
+		WithBaseLevelSize(4 << 20).
 		WithNumLevelZeroTables(4).
 		WithNumLevelZeroTablesStall(8).
 		WithBlockCacheSize(opts.BlockCacheSize).
@@ -282,6 +290,8 @@ func (s *Store) loadKeys(created bool) error {
 		s.log.Info("created secret key file", "path", s.opts.KeyFile)
 	} else if err != nil {
 		return fmt.Errorf("read key file: %w", err)
+	} else if fi, err := os.Stat(s.opts.KeyFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		s.log.Warn("the secret key file is readable by others; chmod 600 it", "path", s.opts.KeyFile, "mode", fi.Mode().Perm().String())
 	}
 	if s.keys, err = newKeyring(keys); err != nil {
 		return err

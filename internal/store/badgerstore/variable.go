@@ -165,7 +165,8 @@ func (s *Store) secretKeyIDs() (n int, ids map[uint32]int, err error) {
 	return n, ids, err
 }
 
-// rotateBatch is how many secrets RotateKey re-encrypts per transaction.
+// rotateBatch is how many secrets RotateKey re-encrypts per transaction
+// (at most; also bounded by Store.txnBytes).
 const rotateBatch = 256
 
 // RotateKey makes a new key current and re-encrypts every secret under it.
@@ -215,10 +216,15 @@ func (s *Store) RotateKey(ctx context.Context) error {
 		err := s.update(ctx, func(txn *badger.Txn) error {
 			last, done = nil, false
 			var todo []variable
+			size := 0
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pVariable), PrefetchValues: true})
 			it.Seek(start)
-			for ; it.Valid() && len(todo) < rotateBatch; it.Next() {
+			for ; it.Valid(); it.Next() {
 				item := it.Item()
+				vs := int(item.ValueSize())
+				if len(todo) == rotateBatch || len(todo) > 0 && size+vs > s.txnBytes() {
+					break
+				}
 				last = item.KeyCopy(last[:0])
 				var rec variable
 				if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &rec) }); err != nil {
@@ -228,6 +234,7 @@ func (s *Store) RotateKey(ctx context.Context) error {
 				if rec.Secret {
 					if id, err := sealedKeyID(rec.Sealed); err != nil || id != ring.current() {
 						todo = append(todo, rec)
+						size += vs
 					}
 				}
 			}
