@@ -138,6 +138,8 @@ type Engine struct {
 	// excess counts borrowed workers given back whose slot is not yet
 	// reclaimed: the next releases retire that many workers.
 	excess int
+	// borrowed counts Borrow calls not yet given back.
+	borrowed int
 }
 
 // New returns an engine; workers start on the first job or on Start.
@@ -290,6 +292,9 @@ func (e *Engine) Borrow() (giveBack func()) {
 		added    bool
 		returned bool
 	)
+	e.mu.Lock()
+	e.borrowed++
+	e.mu.Unlock()
 	go func() {
 		p, err := e.spawn()
 		if err != nil {
@@ -320,11 +325,12 @@ func (e *Engine) Borrow() (giveBack func()) {
 			mu.Lock()
 			defer mu.Unlock()
 			returned = true
+			e.mu.Lock()
+			e.borrowed--
 			if added {
-				e.mu.Lock()
 				e.excess++
-				e.mu.Unlock()
 			}
+			e.mu.Unlock()
 		})
 	}
 }
@@ -603,3 +609,27 @@ func (w *wireError) err(l Limits) error {
 
 // Workers is the number of worker processes the engine keeps.
 func (e *Engine) Workers() int { return e.cfg.Workers }
+
+// PoolStats is a snapshot of an engine's worker pool.
+type PoolStats struct {
+	// Workers is the worker processes in the pool, busy or idle (the spare
+	// and workers still starting are not counted).
+	Workers int
+	// Idle is the workers waiting for a job.
+	Idle int
+	// Borrowed is the workers lent by Borrow and not yet given back.
+	Borrowed int
+}
+
+// Stats returns a snapshot of the worker pool: all zero before Start and
+// after Stop.
+func (e *Engine) Stats() PoolStats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	select {
+	case <-e.done:
+		return PoolStats{}
+	default:
+	}
+	return PoolStats{Workers: len(e.procs), Idle: len(e.idle), Borrowed: e.borrowed}
+}

@@ -137,7 +137,7 @@ func (s *Service) keepAnAdmin(ctx context.Context, ws, leaving string) error {
 			return nil
 		}
 	}
-	return errf(http.StatusConflict, "conflict", "%q is the last admin of workspace %q", leaving, ws)
+	return precondition("%q is the last admin of workspace %q", leaving, ws)
 }
 
 // TokenRequest asks for a new token.
@@ -270,7 +270,7 @@ func (s *Service) RevokeTokens(ctx context.Context, p *Principal, ws, prefix str
 		return 0, notFound("no token starting with %q", prefix)
 	case 1:
 	default:
-		return 0, errf(http.StatusConflict, "conflict", "%d tokens start with %q: give more characters", len(match), prefix)
+		return 0, precondition("%d tokens start with %q: give more characters", len(match), prefix)
 	}
 	if _, err := s.st.DeleteTokens(ctx, ws, match[0].Prefix); err != nil {
 		return 0, err

@@ -20,6 +20,34 @@ func (s *Server) accessRoutes(mux *http.ServeMux) {
 	h("POST "+w+"tokens/create", s.createToken)
 	h("GET "+w+"tokens/list", s.listTokens)
 	h("DELETE "+w+"tokens/delete/{prefix}", s.revokeToken)
+	h("POST /api/workspaces/create", s.createWorkspace)
+	h("GET /api/workspaces/list", s.listWorkspaces)
+}
+
+// createWorkspace: {"id","name"} → 201 {"workspace","admin","token"}.
+func (s *Server) createWorkspace(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var in struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	ws, u, token, err := s.svc.CreateWorkspace(r.Context(), p, in.ID, in.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"workspace": ws, "admin": u, "token": token})
+	return nil
+}
+
+func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	list, err := s.svc.ListWorkspaces(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
 }
 
 func (s *Server) addUser(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -66,8 +94,9 @@ func (s *Server) removeUser(w http.ResponseWriter, r *http.Request, p *Principal
 }
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	if p.Workspace != r.PathValue("ws") {
-		return errForbidden
+	p, err := s.svc.WhoAmI(p, r.PathValue("ws"))
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"workspace": p.Workspace, "user": p.User, "role": p.Role, "scopes": p.Scopes})
 	return nil
@@ -104,12 +133,12 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *Principa
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if in.ExpiresIn < 0 {
-		return invalid("expires_in", "expires_in: must not be negative")
+	exp, err := expiresIn(in.ExpiresIn)
+	if err != nil {
+		return err
 	}
 	tok, t, err := s.svc.CreateToken(r.Context(), p, r.PathValue("ws"), TokenRequest{
-		User: in.User, Service: in.Service, Role: in.Role, Scopes: in.Scopes,
-		Expires: time.Duration(in.ExpiresIn) * time.Second, Label: in.Label,
+		User: in.User, Service: in.Service, Role: in.Role, Scopes: in.Scopes, Expires: exp, Label: in.Label,
 	})
 	if err != nil {
 		return err

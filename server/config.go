@@ -36,7 +36,11 @@ type Config struct {
 	NPMRegistry string
 	// CacheDir holds builds and compiled modules; default DataDir/cache.
 	CacheDir string
-	Logger   *slog.Logger
+	// MetricsToken, when set, is the bearer token GET /metrics requires;
+	// default "" (metrics open to anyone who reaches the port).
+	MetricsToken string
+	// Logger receives the server's logs; default slog.Default().
+	Logger *slog.Logger
 }
 
 func (c Config) withDefaults() Config {

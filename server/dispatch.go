@@ -77,7 +77,7 @@ func (s *Service) recoverInterrupted(ctx context.Context) error {
 			if delay, ok := retryDelay(sc.Settings.Retry, j.Attempt); ok {
 				j.Attempt++
 				j.ScheduledFor = time.Now().UTC().Add(delay)
-				s.log.Info("requeued an interrupted job", "job", j.ID, "attempt", j.Attempt)
+				s.log.Info("requeued an interrupted job", "job", j.ID, "path", j.ScriptPath, "workspace", j.Workspace, "attempt", j.Attempt)
 				if err := s.st.Requeue(ctx, j); err != nil {
 					return err
 				}
@@ -86,7 +86,7 @@ func (s *Service) recoverInterrupted(ctx context.Context) error {
 		}
 		j.Status, j.CompletedAt = store.StatusFailure, time.Now().UTC()
 		j.Error = &store.JobError{Name: "Interrupted", Message: "interrupted: the server stopped while the job was running"}
-		s.log.Warn("failed an interrupted job", "job", j.ID)
+		s.log.Warn("failed an interrupted job", "job", j.ID, "path", j.ScriptPath, "workspace", j.Workspace, "error", "Interrupted")
 		if err := s.st.Finish(ctx, j, true); err != nil {
 			return err
 		}
@@ -222,6 +222,7 @@ func (s *Service) execute(ctx context.Context, j *store.Job) {
 			s.poke()
 		}()
 	}
+	defer s.jobRun(j)() // logs and metrics; reads how j ended
 	bs, err := s.prepared(ctx, sc)
 	if err != nil {
 		fail("BuildError", err.Error(), "")
@@ -263,6 +264,7 @@ func (s *Service) execute(ctx context.Context, j *store.Job) {
 		rjob.Mode = runtime.Warm
 	}
 	res, err := s.eng.Run(jctx, rjob)
+	s.met.observeRun(res)
 	if res != nil {
 		if err := s.st.AppendLogs(ctx, j.ID, formatLogs(res.Logs, caller.redactions())); err != nil {
 			s.log.Warn("storing logs failed", "job", j.ID, "err", err)

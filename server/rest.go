@@ -48,6 +48,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	h("GET "+w+"scripts/get/p/{path...}", s.getScript)
 	h("GET "+w+"scripts/get/h/{hash}", s.getScript)
 	h("GET "+w+"scripts/history/p/{path...}", s.scriptHistory)
+	h("POST "+w+"scripts/archive/p/{path...}", s.archiveScript)
+	h("POST "+w+"scripts/delete/p/{path...}", s.deleteScript)
 	// Variables and resources.
 	h("POST "+w+"variables/create", s.createVariable)
 	h("POST "+w+"variables/update/{path...}", s.updateVariable)
@@ -409,24 +411,23 @@ func resultOf(j *store.Job) json.RawMessage {
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	q := r.URL.Query()
-	f := store.JobFilter{Workspace: r.PathValue("ws"), ScriptPath: q.Get("script_path_exact"), PathPrefix: q.Get("script_path_start"),
-		SchedulePath: q.Get("schedule_path"), ParentJob: q.Get("parent_job"), Before: q.Get("before")}
+	jq := JobQuery{ScriptPath: q.Get("script_path_exact"), PathPrefix: q.Get("script_path_start"),
+		SchedulePath: q.Get("schedule_path"), ParentJob: q.Get("parent_job"), Before: q.Get("before"),
+		Running: q.Get("running") == "true"}
 	if v := q.Get("per_page"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 || n > 1000 {
-			return invalid("per_page", "per_page: want 1 to 1000")
+		if err != nil || n <= 0 {
+			n = -1 // refused by Filter
 		}
-		f.Limit = n
+		jq.Limit = n
 	}
 	if v := q.Get("success"); v != "" {
-		if v == "true" {
-			f.Status = []string{store.StatusSuccess}
-		} else {
-			f.Status = []string{store.StatusFailure, store.StatusCanceled}
-		}
+		ok := v == "true"
+		jq.Success = &ok
 	}
-	if q.Get("running") == "true" {
-		f.Status = []string{store.StatusRunning}
+	f, err := jq.Filter(r.PathValue("ws"))
+	if err != nil {
+		return err
 	}
 	jobs, err := s.svc.ListJobs(r.Context(), p, f)
 	if err != nil {
@@ -617,5 +618,35 @@ func (s *Server) scriptHistory(w http.ResponseWriter, r *http.Request, p *Princi
 		out[i] = viewScript(&list[i], false)
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// archiveScript archives a path; a body {"archived": false} unarchives it.
+func (s *Server) archiveScript(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	body := struct {
+		Archived *bool `json:"archived"`
+	}{}
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &body); err != nil {
+			return err
+		}
+	}
+	archived := body.Archived == nil || *body.Archived
+	path := r.PathValue("path")
+	if err := s.svc.ArchiveScript(r.Context(), p, r.PathValue("ws"), path, archived); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"path": path, "archived": archived})
+	return nil
+}
+
+// deleteScript deletes every version of a path.
+func (s *Server) deleteScript(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	path := r.PathValue("path")
+	if err := s.svc.DeleteScript(r.Context(), p, r.PathValue("ws"), path); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, path)
 	return nil
 }

@@ -1,6 +1,7 @@
 // Package server is runlet's server: the service layer every trigger
-// shares (service.go), the job runners (dispatch.go) and the
-// Windmill-shaped REST API and webhooks (rest.go, vars.go).
+// shares (service.go), the job runners (dispatch.go), the Windmill-shaped
+// REST API and webhooks (rest.go, vars.go) and the Connect API
+// (connect*.go; Connect, gRPC and gRPC-Web on the same port).
 package server
 
 import (
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/runlet/runlet/internal/store"
@@ -29,6 +31,9 @@ type Server struct {
 	http *http.Server
 	stop context.CancelFunc
 	ctx  context.Context
+	met  *metrics
+	// started and closing drive /readyz.
+	started, closing atomic.Bool
 }
 
 // New returns a server over st running jobs on eng (started by Start).
@@ -37,13 +42,17 @@ func New(cfg Config, st store.Store, eng *runtime.Engine) *Server {
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = filepath.Join(cfg.DataDir, "cache")
 	}
-	s := &Server{cfg: cfg, st: st, eng: eng, svc: NewService(cfg, st, eng)}
+	s := &Server{cfg: cfg, st: st, eng: eng, svc: NewService(cfg, st, eng), met: newMetrics(st, eng)}
+	s.svc.met = s.met
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
+	s.opsRoutes(mux)
 	s.routes(mux)
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.connectRoutes(mux)
+	// HTTP/1.1 and cleartext HTTP/2 (h2c) on one port: gRPC needs HTTP/2.
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	s.http = &http.Server{Handler: s.met.instrument(mux), ReadHeaderTimeout: 10 * time.Second, Protocols: &protocols}
 	return s
 }
 
@@ -62,16 +71,8 @@ func (s *Server) Bootstrap(ctx context.Context) (string, error) {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
-	now := time.Now().UTC()
-	if err := s.st.CreateWorkspace(ctx, store.Workspace{ID: DefaultWorkspace, Name: DefaultWorkspace, CreatedAt: now}); err != nil {
-		return "", err
-	}
-	if err := s.st.PutUser(ctx, store.User{Workspace: DefaultWorkspace, Name: "admin", Role: store.RoleAdmin, CreatedAt: now}); err != nil {
-		return "", err
-	}
-	token, hash := NewToken()
-	t := store.Token{Hash: hash, Prefix: token[:TokenPrefixLen], Workspace: DefaultWorkspace, Owner: "admin", Role: store.RoleAdmin, Label: "admin (first start)", CreatedAt: now}
-	if err := s.st.PutToken(ctx, t); err != nil {
+	_, _, token, err := s.svc.newWorkspace(ctx, DefaultWorkspace, DefaultWorkspace, "admin", "admin (first start)")
+	if err != nil {
 		return "", err
 	}
 	path := filepath.Join(s.cfg.DataDir, "admin.token")
@@ -87,7 +88,11 @@ func (s *Server) Start(ctx context.Context, runners int) error {
 		return err
 	}
 	s.ctx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
-	return s.svc.Start(s.ctx, runners)
+	if err := s.svc.Start(s.ctx, runners); err != nil {
+		return err
+	}
+	s.started.Store(true)
+	return nil
 }
 
 // Serve accepts connections on l until Shutdown.
@@ -99,9 +104,11 @@ func (s *Server) Serve(l net.Listener) error {
 	return err
 }
 
-// Shutdown stops accepting requests, lets running jobs finish for up to
-// the grace period and requeues the rest, then stops the engine.
+// Shutdown turns /readyz to 503, stops accepting requests, lets running
+// jobs finish for up to the grace period and requeues the rest, then stops
+// the engine.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(hctx)

@@ -34,6 +34,7 @@ type Service struct {
 	eng     *runtime.Engine
 	builder *scriptbuild.Builder
 	log     *slog.Logger
+	met     *metrics        // nil: not recorded (set by New)
 	owner   string          // this process, as lease owner
 	root    context.Context // the runners' lifetime (Start's ctx)
 
@@ -110,23 +111,9 @@ func (s *Service) CreateScript(ctx context.Context, p *Principal, ws string, in 
 	if err := p.authorize(ws, actWrite, "scripts", in.Path); err != nil {
 		return nil, err
 	}
-	lang := scriptbuild.Normalize(in.Language)
-	if lang == "" {
-		return nil, invalid("language", "language %q is not supported (go, typescript, javascript, wasm; also bun, deno, nativets)", in.Language)
-	}
-	content := []byte(in.Content)
-	if in.ContentBase64 != "" {
-		b, err := base64.StdEncoding.DecodeString(in.ContentBase64)
-		if err != nil {
-			return nil, invalid("content_base64", "content_base64: %v", err)
-		}
-		content = b
-	}
-	if len(content) == 0 {
-		return nil, invalid("content", "content: the script is empty")
-	}
-	if len(content) > MaxScriptBytes {
-		return nil, invalid("content", "content: %d bytes, over the %d-byte limit", len(content), MaxScriptBytes)
+	lang, content, err := ScriptSource{in.Language, in.Content, in.ContentBase64}.decode()
+	if err != nil {
+		return nil, err
 	}
 	kind := in.Kind
 	switch kind {
@@ -180,6 +167,38 @@ func (s *Service) CreateScript(ctx context.Context, p *Principal, ws string, in 
 	}
 	s.cacheBuilt(ws, sc.Hash, built, schema)
 	return &sc, nil
+}
+
+// ScriptSource is a script's language and source as a request gives
+// them: text in Content, or a binary (a .wasm module) in ContentBase64.
+type ScriptSource struct {
+	Language      string
+	Content       string
+	ContentBase64 string
+}
+
+// decode validates the language and the source's size and returns the
+// normalized language and the source bytes.
+func (src ScriptSource) decode() (lang string, content []byte, err error) {
+	lang = scriptbuild.Normalize(src.Language)
+	if lang == "" {
+		return "", nil, invalid("language", "language %q is not supported (go, typescript, javascript, wasm; also bun, deno, nativets)", src.Language)
+	}
+	content = []byte(src.Content)
+	if src.ContentBase64 != "" {
+		b, err := base64.StdEncoding.DecodeString(src.ContentBase64)
+		if err != nil {
+			return "", nil, invalid("content_base64", "content_base64: %v", err)
+		}
+		content = b
+	}
+	if len(content) == 0 {
+		return "", nil, invalid("content", "content: the script is empty")
+	}
+	if len(content) > MaxScriptBytes {
+		return "", nil, invalid("content", "content: %d bytes, over the %d-byte limit", len(content), MaxScriptBytes)
+	}
+	return lang, content, nil
 }
 
 // scriptHash is 16 hex characters of SHA-256 over everything that affects
@@ -451,6 +470,7 @@ func (s *Service) Run(ctx context.Context, p *Principal, ws string, req RunReque
 		}
 		return nil, err
 	}
+	s.met.accept(req)
 	s.poke()
 	return &j, nil
 }
@@ -617,7 +637,7 @@ func (s *Service) cancel(ctx context.Context, j *store.Job, by, reason string, d
 	}
 	if j.Done() {
 		if depth == 0 {
-			return errf(http.StatusConflict, "conflict", "job %s already finished (%s)", j.ID, j.Status)
+			return precondition("job %s already finished (%s)", j.ID, j.Status)
 		}
 		return nil
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -13,7 +12,9 @@ import (
 // MaxValueBytes bounds a variable's or resource's value.
 const MaxValueBytes = 1 << 20
 
-type variableIn struct {
+// VariableInput is a variable to create or update: nil fields keep
+// their current values (a new variable needs Value).
+type VariableInput struct {
 	Path        string  `json:"path"`
 	Value       *string `json:"value"`
 	Secret      *bool   `json:"is_secret"`
@@ -29,7 +30,7 @@ type variableView struct {
 }
 
 // PutVariable creates (create=true; 409 if it exists) or updates a variable.
-func (s *Service) PutVariable(ctx context.Context, p *Principal, ws string, in variableIn, create bool) error {
+func (s *Service) PutVariable(ctx context.Context, p *Principal, ws string, in VariableInput, create bool) error {
 	if err := checkPath("path", in.Path); err != nil {
 		return err
 	}
@@ -68,7 +69,7 @@ func (s *Service) PutVariable(ctx context.Context, p *Principal, ws string, in v
 }
 
 func (s *Server) createVariable(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var in variableIn
+	var in VariableInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func (s *Server) createVariable(w http.ResponseWriter, r *http.Request, p *Princ
 }
 
 func (s *Server) updateVariable(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var in variableIn
+	var in VariableInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -94,14 +95,8 @@ func (s *Server) updateVariable(w http.ResponseWriter, r *http.Request, p *Princ
 }
 
 func (s *Server) getVariable(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	ws, path := r.PathValue("ws"), r.PathValue("path")
-	if err := p.authorize(ws, actRead, "variables", path); err != nil {
-		return err
-	}
-	v, err := s.st.GetVariable(r.Context(), ws, path)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("no variable at %q", path)
-	} else if err != nil {
+	v, err := s.svc.GetVariable(r.Context(), p, r.PathValue("ws"), r.PathValue("path"))
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, variableView{v.Path, v.Value, v.Secret, v.Description, v.UpdatedAt})
@@ -109,19 +104,12 @@ func (s *Server) getVariable(w http.ResponseWriter, r *http.Request, p *Principa
 }
 
 func (s *Server) listVariables(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	ws := r.PathValue("ws")
-	if err := p.authorize(ws, actRead, "variables", ""); err != nil {
-		return err
-	}
-	list, err := s.st.ListVariables(r.Context(), ws, r.URL.Query().Get("path_start"))
+	list, err := s.svc.ListVariables(r.Context(), p, r.PathValue("ws"), r.URL.Query().Get("path_start"))
 	if err != nil {
 		return err
 	}
 	out := make([]variableView, len(list))
 	for i, v := range list {
-		if v.Secret {
-			v.Value = ""
-		}
 		out[i] = variableView{v.Path, v.Value, v.Secret, v.Description, v.UpdatedAt}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -129,50 +117,20 @@ func (s *Server) listVariables(w http.ResponseWriter, r *http.Request, p *Princi
 }
 
 func (s *Server) deleteVariable(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	ws, path := r.PathValue("ws"), r.PathValue("path")
-	if err := p.authorize(ws, actWrite, "variables", path); err != nil {
-		return err
-	}
-	if err := s.st.DeleteVariable(r.Context(), ws, path); err != nil {
+	path := r.PathValue("path")
+	if err := s.svc.DeleteVariable(r.Context(), p, r.PathValue("ws"), path); err != nil {
 		return err
 	}
 	w.Write([]byte(path))
 	return nil
 }
 
-type resourceIn struct {
-	Path        string          `json:"path"`
-	Value       json.RawMessage `json:"value"`
-	Type        string          `json:"resource_type"`
-	Description string          `json:"description"`
-}
-
 func (s *Server) createResource(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var in resourceIn
+	var in ResourceInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	ws := r.PathValue("ws")
-	if err := checkPath("path", in.Path); err != nil {
-		return err
-	}
-	if err := p.authorize(ws, actWrite, "resources", in.Path); err != nil {
-		return err
-	}
-	if len(in.Value) == 0 {
-		return invalid("value", "value: required")
-	}
-	if len(in.Value) > MaxValueBytes {
-		return invalid("value", "value: over the %d-byte limit", MaxValueBytes)
-	}
-	if in.Type == "" {
-		return invalid("resource_type", "resource_type: required")
-	}
-	if _, err := s.st.GetResource(r.Context(), ws, in.Path); err == nil && r.URL.Query().Get("update_if_exists") != "true" {
-		return errf(http.StatusConflict, "conflict", "resource %q exists (pass update_if_exists=true)", in.Path)
-	}
-	res := store.Resource{Workspace: ws, Path: in.Path, Type: in.Type, Value: in.Value, Description: in.Description, UpdatedAt: time.Now().UTC()}
-	if err := s.st.PutResource(r.Context(), res); err != nil {
+	if err := s.svc.CreateResource(r.Context(), p, r.PathValue("ws"), in, r.URL.Query().Get("update_if_exists") == "true"); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusCreated)
@@ -181,14 +139,8 @@ func (s *Server) createResource(w http.ResponseWriter, r *http.Request, p *Princ
 }
 
 func (s *Server) getResource(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	ws, path := r.PathValue("ws"), r.PathValue("path")
-	if err := p.authorize(ws, actRead, "resources", path); err != nil {
-		return err
-	}
-	res, err := s.st.GetResource(r.Context(), ws, path)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("no resource at %q", path)
-	} else if err != nil {
+	res, err := s.svc.GetResource(r.Context(), p, r.PathValue("ws"), r.PathValue("path"))
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -196,11 +148,7 @@ func (s *Server) getResource(w http.ResponseWriter, r *http.Request, p *Principa
 }
 
 func (s *Server) listResources(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	ws := r.PathValue("ws")
-	if err := p.authorize(ws, actRead, "resources", ""); err != nil {
-		return err
-	}
-	list, err := s.st.ListResources(r.Context(), ws, r.URL.Query().Get("path_start"))
+	list, err := s.svc.ListResources(r.Context(), p, r.PathValue("ws"), r.URL.Query().Get("path_start"))
 	if err != nil {
 		return err
 	}
@@ -209,11 +157,8 @@ func (s *Server) listResources(w http.ResponseWriter, r *http.Request, p *Princi
 }
 
 func (s *Server) deleteResource(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	ws, path := r.PathValue("ws"), r.PathValue("path")
-	if err := p.authorize(ws, actWrite, "resources", path); err != nil {
-		return err
-	}
-	if err := s.st.DeleteResource(r.Context(), ws, path); err != nil {
+	path := r.PathValue("path")
+	if err := s.svc.DeleteResource(r.Context(), p, r.PathValue("ws"), path); err != nil {
 		return err
 	}
 	w.Write([]byte(path))

@@ -78,9 +78,11 @@ Usage:
   runlet run FILE [--arg name=value]... [--args JSON] [--timeout D] [--memory SIZE]
                   [--allow-host HOST]... [--allow-private] [--warm] [--entry FUNC]
   runlet schema FILE
-  runlet serve [--data DIR] [--addr HOST:PORT] [--workers N] [--queue-limit N]
-               [--wait-limit D] [--grace D] [--retention D] [--max-depth N]
-               [--max-body SIZE] [--timeout D] [--memory SIZE]
+  runlet serve [--config FILE] [--data DIR] [--addr HOST:PORT] [--workers N] [--runners N]
+               [--queue-limit N] [--wait-limit D] [--grace D] [--retention D] [--max-depth N]
+               [--max-body SIZE] [--timeout D] [--memory SIZE] [--log-format text|json]
+               [--log-level L] [--metrics-token T] [--npm-registry URL]
+               (every setting also as RUNLET_<KEY>, e.g. RUNLET_QUEUE_LIMIT; see README)
   runlet backup FILE|-            a running server's store (admin token; keep secret.key with it)
   runlet restore FILE [--data DIR]   into a data directory with an empty store, server stopped
   runlet key rotate               a new secrets key on a running server (admin token)

@@ -9,68 +9,78 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"time"
 
+	"github.com/runlet/runlet/internal/config"
 	"github.com/runlet/runlet/internal/store/badgerstore"
 	"github.com/runlet/runlet/runtime"
 	"github.com/runlet/runlet/server"
 )
 
 // serveCmd runs the server until SIGINT/SIGTERM: embedded Badger store in
-// DIR, REST API and webhooks on ADDR.
+// DIR, REST API and webhooks on ADDR. Settings come from flags, RUNLET_*
+// variables and a --config file (internal/config).
 func serveCmd(ctx context.Context, argv []string, env Env) int {
 	fs := flag.NewFlagSet("runlet serve", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	data := fs.String("data", "./runlet-data", "data `directory` (store, secrets key, admin.token)")
-	addr := fs.String("addr", "127.0.0.1:8000", "listen `address` (REST, webhooks)")
-	workers := fs.Int("workers", 0, "worker processes running guests (default: one per CPU)")
-	runners := fs.Int("runners", 0, "jobs running at once (default: the workers)")
-	queueLimit := fs.Int("queue-limit", 10000, "queued jobs beyond which runs get 429")
-	waitLimit := fs.Duration("wait-limit", 60*time.Second, "how long run_wait_result waits before answering 202")
-	grace := fs.Duration("grace", 30*time.Second, "on SIGTERM, how long running jobs may finish before they are requeued")
-	retention := fs.Duration("retention", 30*24*time.Hour, "delete completed jobs older than this (negative: keep)")
-	maxDepth := fs.Int("max-depth", 8, "child-job nesting limit")
-	maxBody := fs.String("max-body", "16MiB", "request body limit")
-	timeout := fs.Duration("timeout", runtime.DefaultTimeout, "default script timeout")
-	memory := fs.String("memory", runtime.FormatSize(runtime.DefaultMaxMemory), "default script memory limit")
+	file := fs.String("config", "", "YAML `file` with any of the settings below (env RUNLET_CONFIG)")
+	for _, k := range config.Keys {
+		fs.String(k.Flag(), k.Default, k.Usage+" (env "+k.Env()+")")
+	}
 	if _, err := parseInterleaved(fs, argv); err != nil {
 		return ExitUsage
 	}
-	body, err := runtime.ParseSize(*maxBody)
+	src := config.Sources{Env: env.Getenv, Flags: map[string]string{}}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "config" {
+			src.Flags[f.Name] = f.Value.String()
+		}
+	})
+	if src.File = *file; src.File == "" {
+		src.File = env.Getenv("RUNLET_CONFIG")
+	}
+	if src.File != "" {
+		b, err := os.ReadFile(src.File)
+		if err != nil {
+			fmt.Fprintln(env.Stderr, "runlet serve: config:", err)
+			return ExitUsage
+		}
+		src.Data = b
+	}
+	c, err := config.Load(src)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "runlet serve: --max-body:", err)
+		fmt.Fprintln(env.Stderr, "runlet serve:", err)
 		return ExitUsage
 	}
-	mem, err := runtime.ParseSize(*memory)
-	if err != nil {
-		fmt.Fprintln(env.Stderr, "runlet serve: --memory:", err)
-		return ExitUsage
-	}
-	limits := runtime.Limits{Timeout: *timeout, MaxMemory: mem}
+	limits := runtime.Limits{Timeout: c.Timeout, MaxMemory: c.Memory}
 	if err := limits.Validate(); err != nil {
 		fmt.Fprintln(env.Stderr, "runlet serve:", err)
 		return ExitUsage
 	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if err := os.MkdirAll(*data, 0o700); err != nil {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	var h slog.Handler = slog.NewTextHandler(env.Stderr, opts)
+	if c.LogFormat == "json" {
+		h = slog.NewJSONHandler(env.Stderr, opts)
+	}
+	log := slog.New(h)
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
 		fmt.Fprintln(env.Stderr, "runlet serve:", err)
 		return ExitFailed
 	}
-	st, err := badgerstore.Open(badgerstore.Options{Dir: filepath.Join(*data, "db"), KeyFile: filepath.Join(*data, "secret.key"), Logger: log})
+	st, err := badgerstore.Open(badgerstore.Options{Dir: filepath.Join(c.Data, "db"), KeyFile: filepath.Join(c.Data, "secret.key"), Logger: log})
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "runlet serve: store:", err)
 		return ExitFailed
 	}
 	defer st.Close()
-	eng, err := runtime.New(runtime.Config{Workers: *workers, Spare: true, CacheDir: filepath.Join(*data, "cache", "wazero"), Stderr: env.Stderr})
+	eng, err := runtime.New(runtime.Config{Workers: c.Workers, Spare: true, CacheDir: filepath.Join(c.Data, "cache", "wazero"), Stderr: env.Stderr})
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "runlet serve:", err)
 		return ExitFailed
 	}
 	cfg := server.Config{
-		DataDir: *data, QueueLimit: *queueLimit, MaxBodyBytes: body, WaitLimit: *waitLimit,
-		ShutdownGrace: *grace, Retention: *retention, MaxDepth: *maxDepth, Limits: limits,
-		NPMRegistry: env.Getenv("RUNLET_NPM_REGISTRY"), Logger: log,
+		DataDir: c.Data, QueueLimit: c.QueueLimit, MaxBodyBytes: c.MaxBody, WaitLimit: c.WaitLimit,
+		ShutdownGrace: c.Grace, Retention: c.Retention, MaxDepth: c.MaxDepth, Limits: limits,
+		NPMRegistry: c.NPMRegistry, MetricsToken: c.MetricsToken, Logger: log,
 	}
 	srv := server.New(cfg, st, eng)
 	tokenPath, err := srv.Bootstrap(ctx)
@@ -81,7 +91,7 @@ func serveCmd(ctx context.Context, argv []string, env Env) int {
 	if tokenPath != "" {
 		log.Info("created workspace main and an admin token", "token_file", tokenPath)
 	}
-	n := *runners
+	n := c.Runners
 	if n <= 0 {
 		n = eng.Workers()
 	}
@@ -89,18 +99,22 @@ func serveCmd(ctx context.Context, argv []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "runlet serve:", err)
 		return ExitFailed
 	}
-	l, err := net.Listen("tcp", *addr)
+	l, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		eng.Stop()
 		fmt.Fprintln(env.Stderr, "runlet serve:", err)
 		return ExitFailed
 	}
-	log.Info("runlet serving", "addr", l.Addr().String(), "data", *data, "runners", n)
+	attrs := []any{"addr", l.Addr().String(), "data", c.Data, "runners", n}
+	if src.File != "" {
+		attrs = append(attrs, "config", src.File)
+	}
+	log.Info("runlet serving", attrs...)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down", "grace", *grace)
+		log.Info("shutting down", "grace", c.Grace)
 	case err := <-errc:
 		if err != nil && !errors.Is(err, net.ErrClosed) {
 			log.Error("serve failed", "err", err)

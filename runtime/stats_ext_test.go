@@ -1,0 +1,41 @@
+package runtime_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/runlet/runlet/runtime"
+)
+
+// TestPoolStats: Stats counts the pool's workers, the idle ones and the
+// borrowed ones, and is all zero after Stop.
+func TestPoolStats(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, 2, false)
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Stats(); got != (runtime.PoolStats{Workers: 2, Idle: 2}) {
+		t.Fatalf("started: %+v", got)
+	}
+	giveBack := e.Borrow()
+	if got := e.Stats(); got.Borrowed != 1 {
+		t.Fatalf("borrowing: %+v", got)
+	}
+	// The borrowed worker joins the pool once it has started.
+	for deadline := time.Now().Add(30 * time.Second); e.Stats().Workers != 3; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the borrowed worker never joined: %+v", e.Stats())
+		}
+	}
+	giveBack()
+	giveBack() // once only
+	if got := e.Stats(); got.Borrowed != 0 {
+		t.Fatalf("given back: %+v", got)
+	}
+	e.Stop()
+	if got := e.Stats(); got != (runtime.PoolStats{}) {
+		t.Fatalf("stopped: %+v", got)
+	}
+}
