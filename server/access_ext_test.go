@@ -61,16 +61,13 @@ func TestRolesAndScopes(t *testing.T) {
 	}
 	for _, who := range []string{"readonly", "hook", "op", "dev", "admin"} {
 		for i, c := range calls {
-			body := c.body
-			if m, ok := body.(map[string]any); ok && c.name == "push" {
-				m = map[string]any{"path": "f/ops/new_" + who, "language": "typescript", "content": greetTS}
-				body = m
-			}
-			if m, ok := body.(map[string]any); ok && c.name == "set variable" {
+			body := c.body // per-token item names, so each call creates something new
+			switch c.name {
+			case "push":
+				body = map[string]any{"path": "f/ops/new_" + who, "language": "typescript", "content": greetTS}
+			case "set variable":
 				body = map[string]any{"path": "f/ops/v_" + who, "value": "1"}
-				_ = m
-			}
-			if c.name == "add user" {
+			case "add user":
 				body = map[string]any{"name": "u_" + who, "role": "developer"}
 			}
 			r := s.do(t, c.method, c.path, body, "Authorization", "Bearer "+toks[who])

@@ -782,3 +782,39 @@ func TestRESTArchiveDeleteAndWorkspaces(t *testing.T) {
 		t.Fatalf("create twice: %d %s", r.Status, r.Body)
 	}
 }
+
+// A log stream open at shutdown ends at once with Unavailable (the client
+// resumes from its offset elsewhere) rather than holding Shutdown up.
+func TestConnectStreamEndsAtShutdown(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, server.Config{ShutdownGrace: 100 * time.Millisecond})
+	s.push(t, "f/ops/sleeper", "typescript", `export async function main() { await new Promise((r) => setTimeout(r, 30000)); return 1; }`, nil)
+	c := s.connectClients(s.Token, h2c(), connect.WithGRPC())
+	ctx := context.Background()
+	run, err := c.job.RunScript(ctx, connect.NewRequest(&runletv1.RunScriptRequest{Path: "f/ops/sleeper"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.job.StreamLogs(ctx, connect.NewRequest(&runletv1.StreamLogsRequest{Id: run.Msg.GetJob().GetId()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		for st.Receive() {
+		}
+		ended <- st.Err()
+	}()
+	time.Sleep(200 * time.Millisecond) // the stream is open and waiting
+	start := time.Now()
+	go s.srv.Shutdown(ctx)
+	select {
+	case err := <-ended:
+		wantCode(t, "stream at shutdown", err, connect.CodeUnavailable)
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("the stream ended %v after Shutdown began", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream did not end at shutdown")
+	}
+}

@@ -125,7 +125,10 @@ func (a jobAPI) StreamLogs(ctx context.Context, req *connect.Request[runletv1.St
 		return err
 	}
 	m := req.Msg
-	return a.svc.FollowLogs(ctx, p, workspace(m.GetWorkspace()), m.GetId(), int(m.GetOffset()), func(b []byte, off int, done *store.Job) error {
+	// Once the job is found, the headers go out: a client's call returns
+	// then, not at the first line.
+	opened := func() error { return stream.Send(nil) }
+	return a.svc.FollowLogs(ctx, p, workspace(m.GetWorkspace()), m.GetId(), int(m.GetOffset()), opened, func(b []byte, off int, done *store.Job) error {
 		msg := &runletv1.StreamLogsResponse{Text: text(string(b)), Offset: int64(off)}
 		if done != nil {
 			msg.Job = jobPB(done)

@@ -53,6 +53,7 @@ func New(cfg Config, st store.Store, eng *runtime.Engine) *Server {
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	s.http = &http.Server{Handler: s.met.instrument(mux), ReadHeaderTimeout: 10 * time.Second, Protocols: &protocols}
+	s.http.RegisterOnShutdown(s.svc.endStreams) // log streams would hold Shutdown up
 	return s
 }
 

@@ -1,14 +1,12 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -48,6 +46,8 @@ type Service struct {
 	concurrent map[string]int
 	wake       chan struct{}
 	closing    bool
+	// streamsEnd is closed at shutdown: open log streams end (FollowLogs).
+	streamsEnd chan struct{}
 }
 
 // builtScript is a script version ready to run, built once.
@@ -74,6 +74,7 @@ func NewService(cfg Config, st store.Store, eng *runtime.Engine) *Service {
 		syncJobs:   map[string]bool{},
 		concurrent: map[string]int{},
 		wake:       make(chan struct{}, 1),
+		streamsEnd: make(chan struct{}),
 	}
 }
 
@@ -666,16 +667,3 @@ func (s *Service) cancel(ctx context.Context, j *store.Job, by, reason string, d
 	}
 	return nil
 }
-
-// jsonEqual compares two JSON documents by value.
-func jsonEqual(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return bytes.Equal(a, b)
-	}
-	xa, _ := json.Marshal(x)
-	ya, _ := json.Marshal(y)
-	return bytes.Equal(xa, ya)
-}
-
-var _ = fmt.Sprintf

@@ -284,18 +284,21 @@ const followPoll = time.Second
 
 // FollowLogs calls send with a job's log text from offset as the store
 // receives it, and returns after the job finished: the last call carries
-// the finished job (done is nil before). It returns early when ctx ends,
-// or with a 503 when the server shuts down.
-func (s *Service) FollowLogs(ctx context.Context, p *Principal, ws, id string, offset int, send func(text []byte, offset int, done *store.Job) error) error {
+// the finished job (done is nil before). opened, when not nil, is called
+// once the job was found readable, before any text (a stream sends its
+// headers then). It returns early when ctx ends, or with a 503 when the
+// server shuts down (the caller resumes from the last offset it got).
+func (s *Service) FollowLogs(ctx context.Context, p *Principal, ws, id string, offset int, opened func() error, send func(text []byte, offset int, done *store.Job) error) error {
 	if offset < 0 {
 		return invalid("offset", "offset: must not be negative")
 	}
 	if _, err := s.GetJob(ctx, p, ws, id); err != nil {
 		return err
 	}
-	root := s.root
-	if root == nil {
-		root = context.Background()
+	if opened != nil {
+		if err := opened(); err != nil {
+			return err
+		}
 	}
 	tick := time.NewTicker(followPoll)
 	defer tick.Stop()
@@ -327,7 +330,7 @@ func (s *Service) FollowLogs(ctx context.Context, p *Principal, ws, id string, o
 		case <-ctx.Done():
 			s.unsubscribe(id, ch)
 			return ctx.Err()
-		case <-root.Done():
+		case <-s.streamsEnd:
 			s.unsubscribe(id, ch)
 			return errf(http.StatusServiceUnavailable, "unavailable", "the server is shutting down")
 		}
@@ -344,4 +347,16 @@ func expiresIn(secs int64) (time.Duration, error) {
 		return 0, invalid("expires_in", "expires_in: at most 100 years") // beyond, a Duration overflows
 	}
 	return time.Duration(secs) * time.Second, nil
+}
+
+// endStreams ends every FollowLogs call (at shutdown); one started later
+// ends at its first wait.
+func (s *Service) endStreams() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.streamsEnd:
+	default:
+		close(s.streamsEnd)
+	}
 }
