@@ -276,3 +276,38 @@ type Store interface {
 	Restore(ctx context.Context, r io.Reader) error
 	Close() error
 }
+
+// Schedule fires a script (or, later, a flow) on a cron expression.
+type Schedule struct {
+	Workspace   string         `json:"workspace"`
+	Path        string         `json:"path"`
+	Cron        string         `json:"schedule"`               // 5 or 6 fields (leading seconds)
+	CronVersion string         `json:"cron_version,omitempty"` // "" / "v2" standard, "v1" Windmill legacy
+	Timezone    string         `json:"timezone"`               // IANA; "" = UTC
+	ScriptPath  string         `json:"script_path,omitempty"`
+	FlowPath    string         `json:"flow_path,omitempty"` // flows come later
+	Args        map[string]any `json:"args,omitempty"`
+	Enabled     bool           `json:"enabled"`
+	PausedUntil time.Time      `json:"paused_until,omitzero"`
+	Summary     string         `json:"summary,omitempty"`
+	NoOverlap   bool           `json:"no_overlap,omitempty"`
+	CatchUp     string         `json:"catch_up,omitempty"` // "skip" (default) or "once"
+	Retry       *Retry         `json:"retry,omitempty"`    // overrides the script's
+
+	OnFailure          string         `json:"on_failure,omitempty"`       // handler script path
+	OnFailureTimes     int            `json:"on_failure_times,omitempty"` // after N consecutive failures (default 1)
+	OnFailureExtraArgs map[string]any `json:"on_failure_extra_args,omitempty"`
+	OnRecovery         string         `json:"on_recovery,omitempty"`
+	OnRecoveryExtra    map[string]any `json:"on_recovery_extra_args,omitempty"`
+	OnSuccess          string         `json:"on_success,omitempty"`
+	OnSuccessExtra     map[string]any `json:"on_success_extra_args,omitempty"`
+
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	EditedAt  time.Time `json:"edited_at"`
+
+	// Run state, kept by the scheduler.
+	LastTick            time.Time `json:"last_tick,omitzero"` // the last intended fire time handled
+	ConsecutiveFailures int       `json:"consecutive_failures,omitempty"`
+	LastError           string    `json:"error,omitempty"` // the last scheduling error
+}
