@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/runlet/runlet/runtime"
 )
 
@@ -41,6 +43,23 @@ type Config struct {
 	MetricsToken string
 	// Logger receives the server's logs; default slog.Default().
 	Logger *slog.Logger
+	// Clock drives the scheduler: cron ticks, paused_until, and the instant
+	// a schedule's creation or edit takes effect. Tests pass a
+	// clockwork.NewFakeClockAt(...) and advance it. Jobs' own times
+	// (created, started, completed) and the scheduler's leader lease use
+	// the real clock. Default: the real clock.
+	Clock clockwork.Clock
+	// ScheduleFirers is how many schedule ticks are turned into jobs at
+	// once (the rest wait their turn). Each fire waits for two fsyncs
+	// (the job, then the schedule's LastTick) that concurrent fires share,
+	// so more firers absorb a burst (many schedules on the same second)
+	// faster; default 128.
+	ScheduleFirers int
+	// LeaderLease is how long the scheduler's leadership lasts without
+	// renewal; the leader renews it every third of that. After a crash,
+	// schedules resume (with their catch-up policy) within this time;
+	// default 15 s.
+	LeaderLease time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -67,6 +86,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Clock == nil {
+		c.Clock = clockwork.NewRealClock()
+	}
+	if c.ScheduleFirers <= 0 {
+		c.ScheduleFirers = 128
+	}
+	if c.LeaderLease <= 0 {
+		c.LeaderLease = 15 * time.Second
 	}
 	c.Limits = c.Limits.WithDefaults()
 	return c

@@ -74,7 +74,7 @@ func (s *Service) recoverInterrupted(ctx context.Context) error {
 	for _, j := range jobs {
 		sc, _ := s.st.GetScriptByHash(ctx, j.Workspace, j.ScriptHash)
 		if sc != nil {
-			if delay, ok := retryDelay(sc.Settings.Retry, j.Attempt); ok {
+			if delay, ok := retryDelay(retryPolicy(&j, sc), j.Attempt); ok {
 				j.Attempt++
 				j.ScheduledFor = time.Now().UTC().Add(delay)
 				s.log.Info("requeued an interrupted job", "job", j.ID, "path", j.ScriptPath, "workspace", j.Workspace, "attempt", j.Attempt)
@@ -90,6 +90,7 @@ func (s *Service) recoverInterrupted(ctx context.Context) error {
 		if err := s.st.Finish(ctx, j, true); err != nil {
 			return err
 		}
+		s.scheduledJobEnded(ctx, &j)
 	}
 	return nil
 }
@@ -135,6 +136,15 @@ func (s *Service) runner(ctx context.Context, until <-chan struct{}) {
 		}
 		t.Stop()
 	}
+}
+
+// retryPolicy is a job's retry policy: its own (a schedule's) or its
+// script's.
+func retryPolicy(j *store.Job, sc *store.Script) *store.Retry {
+	if j.Retry != nil {
+		return j.Retry
+	}
+	return sc.Settings.Retry
 }
 
 // retryDelay reports whether a job that failed on attempt (0-based) may
@@ -301,7 +311,7 @@ func (s *Service) execute(ctx context.Context, j *store.Job) {
 	if errors.As(err, &te) && te.Stack != "" {
 		stack = bs.built.MapStack(te.Stack)
 	}
-	if delay, ok := retryDelay(sc.Settings.Retry, j.Attempt); ok {
+	if delay, ok := retryDelay(retryPolicy(j, sc), j.Attempt); ok {
 		j.Attempt++
 		j.ScheduledFor = time.Now().UTC().Add(delay)
 		j.Error = &store.JobError{Name: name, Message: msg, Stack: stack} // the last attempt's error, until it ends
@@ -323,7 +333,9 @@ func (s *Service) finish(ctx context.Context, j *store.Job) {
 	s.mu.Unlock()
 	if err := s.st.Finish(context.WithoutCancel(ctx), *j, !sync); err != nil {
 		s.log.Error("recording a finished job failed", "job", j.ID, "err", err)
+		return
 	}
+	s.scheduledJobEnded(context.WithoutCancel(ctx), j)
 }
 
 // formatLogs renders log lines as stored text, secrets redacted.

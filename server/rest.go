@@ -64,6 +64,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	h("GET "+w+"backup", s.backup)
 	h("POST "+w+"keys/rotate", s.rotateKey)
 	s.accessRoutes(mux)
+	s.scheduleRoutes(mux)
 }
 
 // rotateKey makes a new secrets key current and re-encrypts every secret

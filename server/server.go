@@ -83,13 +83,16 @@ func (s *Server) Bootstrap(ctx context.Context) (string, error) {
 	return path, nil
 }
 
-// Start starts the engine and the job runners.
+// Start starts the engine, the job runners and the scheduler.
 func (s *Server) Start(ctx context.Context, runners int) error {
 	if err := s.eng.Start(ctx); err != nil {
 		return err
 	}
 	s.ctx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
 	if err := s.svc.Start(s.ctx, runners); err != nil {
+		return err
+	}
+	if err := s.svc.sched.Start(s.ctx); err != nil {
 		return err
 	}
 	s.started.Store(true)
@@ -105,11 +108,12 @@ func (s *Server) Serve(l net.Listener) error {
 	return err
 }
 
-// Shutdown turns /readyz to 503, stops accepting requests, lets running
-// jobs finish for up to the grace period and requeues the rest, then stops
-// the engine.
+// Shutdown turns /readyz to 503, stops the scheduler, stops accepting
+// requests, lets running jobs finish for up to the grace period and
+// requeues the rest, then stops the engine.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
+	s.svc.sched.Stop() // no new scheduled jobs; the lease goes to a successor
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(hctx)

@@ -33,6 +33,7 @@ type Service struct {
 	builder *scriptbuild.Builder
 	log     *slog.Logger
 	met     *metrics        // nil: not recorded (set by New)
+	sched   *scheduler      // schedules (StartScheduler, StopScheduler)
 	owner   string          // this process, as lease owner
 	root    context.Context // the runners' lifetime (Start's ctx)
 
@@ -61,7 +62,7 @@ type builtScript struct {
 // NewService returns the service over st, running jobs on eng.
 func NewService(cfg Config, st store.Store, eng *runtime.Engine) *Service {
 	cfg = cfg.withDefaults()
-	return &Service{
+	s := &Service{
 		cfg:        cfg,
 		st:         st,
 		eng:        eng,
@@ -76,6 +77,8 @@ func NewService(cfg Config, st store.Store, eng *runtime.Engine) *Service {
 		wake:       make(chan struct{}, 1),
 		streamsEnd: make(chan struct{}),
 	}
+	s.sched = newScheduler(s)
+	return s
 }
 
 // NewScript is a script version to create (Windmill's NewScript plus
@@ -358,13 +361,14 @@ type RunRequest struct {
 	Args         map[string]any
 	Strings      map[string]string // form fields and query values: coerced by the schema
 	JobID        string            // client-chosen id (UUID); duplicate → 409
-	ScheduledFor time.Time         // not before
+	ScheduledFor time.Time         // not before (a schedule's tick: kept even when past)
 	Sync         bool              // the caller waits: no fsync before running
 	QueueLimit   int               // refuse when more than this many are queued
 	Trigger      string            // api, webhook, cli, schedule, child
 	SchedulePath string
 	Priority     int
-	Parent       *store.Job // child jobs
+	Parent       *store.Job   // child jobs
+	Retry        *store.Retry // overrides the script's retry policy (a schedule's)
 }
 
 // Run validates a run request and queues the job.
@@ -447,8 +451,10 @@ func (s *Service) Run(ctx context.Context, p *Principal, ws string, req RunReque
 		ID: id, Workspace: ws, ScriptPath: sc.Path, ScriptHash: sc.Hash, Language: sc.Language,
 		Args: args, Status: store.StatusQueued, Priority: req.Priority, Trigger: req.Trigger,
 		SchedulePath: req.SchedulePath, CreatedBy: p.User, CreatedAt: now, ScheduledFor: now,
+		Retry: req.Retry,
 	}
-	if !req.ScheduledFor.IsZero() && req.ScheduledFor.After(now) {
+	// A schedule's job records its tick (the intended instant), even late.
+	if !req.ScheduledFor.IsZero() && (req.ScheduledFor.After(now) || req.Trigger == triggerSchedule) {
 		j.ScheduledFor = req.ScheduledFor.UTC()
 	}
 	if par := req.Parent; par != nil {

@@ -51,7 +51,7 @@ func Main(args []string, env Env) int {
 		return restoreCmd(args[1:], env)
 	case "key":
 		return keyRotateCmd(ctx, args[1:], env)
-	case "script", "job", "variable", "resource", "user", "token":
+	case "script", "job", "variable", "resource", "schedule", "user", "token":
 		return clientMain(ctx, args, env)
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, "runlet", Version)
@@ -104,6 +104,14 @@ Client commands (talk to a running server):
   runlet resource set PATH --type T (--value JSON | --file F) [--description D]
   runlet resource get PATH [--json]
   runlet resource list [--json]
+  runlet schedule create PATH --cron EXPR [--tz ZONE] (--script PATH | --flow PATH)
+                  [--arg name=value]... [--args JSON] [--no-overlap] [--catch-up skip|once]
+                  [--paused-until TIME] [--on-failure PATH] [--on-failure-times N]
+                  [--on-recovery PATH] [--on-success PATH] [--cron-version v1] [--summary S] [--disabled]
+  runlet schedule update PATH [the create flags]     (changes only what is given)
+  runlet schedule enable|disable|delete|show PATH    runlet schedule list [--prefix P] [--json]
+  runlet schedule runs PATH [--limit N] [--json]
+  runlet schedule preview EXPR [--tz ZONE] [--from TIME] [--count N]   (local; no server)
   runlet user add|list|remove|set-role ...   (admin)
   runlet token create [--user U | --service] [--role R] [--scope S]... [--expires 30d] [--label L]
   runlet token list [--json]        runlet token revoke PREFIX

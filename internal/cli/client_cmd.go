@@ -19,7 +19,7 @@ import (
 	"github.com/runlet/runlet/internal/client"
 )
 
-// The script, job, variable and resource commands talk to a running runlet
+// The script, job, variable, resource and schedule commands talk to a running runlet
 // server over its REST API (package client).
 
 // Client option defaults.
@@ -76,6 +76,17 @@ func clientCommands() map[string][]clientSub {
 			{"get", "PATH [--json]", "print a resource's value", resourceGetCmd},
 			{"list", "[--json]", "list resources", resourceListCmd},
 		},
+		"schedule": {
+			{"create", "PATH --cron EXPR [--tz ZONE] (--script PATH | --flow PATH) [--arg name=value]... [--args JSON] [--no-overlap] [--catch-up skip|once] [--paused-until TIME] [--on-failure PATH] [--on-failure-times N] [--on-recovery PATH] [--on-success PATH] [--cron-version v1] [--summary S] [--disabled]", "create a schedule (--arg values typed by the script's schema; without one, JSON if they parse, else strings)", scheduleCreateCmd},
+			{"update", "PATH [the create flags]", "change the settings given, keep the others", scheduleUpdateCmd},
+			{"enable", "PATH", "enable a schedule", scheduleEnableCmd},
+			{"disable", "PATH", "disable a schedule", scheduleDisableCmd},
+			{"delete", "PATH", "delete a schedule (its jobs stay)", scheduleDeleteCmd},
+			{"show", "PATH [--json]", "show a schedule and when it fires next", scheduleShowCmd},
+			{"list", "[--prefix P] [--json]", "list schedules: path, cron, zone, target, enabled, next fire", scheduleListCmd},
+			{"runs", "PATH [--limit N] [--json]", "list the jobs a schedule started, newest first", scheduleRunsCmd},
+			{"preview", "EXPR [--tz ZONE] [--from TIME] [--count N] [--cron-version v1]", "print the next fire times, one RFC 3339 time a line (no server needed)", schedulePreviewCmd},
+		},
 	}
 }
 
@@ -122,7 +133,7 @@ func clientMain(ctx context.Context, args []string, env Env) int {
 	}
 	groups := clientCommands()
 	if len(args) == 0 || groups[args[0]] == nil {
-		fmt.Fprintln(env.Stderr, "runlet: want a command after the options (script, job, variable, resource, user or token)")
+		fmt.Fprintln(env.Stderr, "runlet: want a command after the options (script, job, variable, resource, schedule, user or token)")
 		usage(env.Stderr)
 		return ExitUsage
 	}

@@ -148,6 +148,9 @@ type Job struct {
 	StartedAt    time.Time       `json:"started_at,omitzero"`
 	CompletedAt  time.Time       `json:"completed_at,omitzero"`
 	Attempt      int             `json:"attempt,omitempty"` // 0 for the first run
+	// Retry overrides the script's retry policy (a schedule's); nil: the
+	// script's.
+	Retry        *Retry          `json:"retry,omitempty"`
 	Result       json.RawMessage `json:"result,omitempty"`
 	Error        *JobError       `json:"error,omitempty"`
 	CancelReason string          `json:"cancel_reason,omitempty"`
@@ -270,6 +273,33 @@ type Store interface {
 	// PurgeJobs deletes completed jobs (and their logs) finished before t.
 	PurgeJobs(ctx context.Context, before time.Time) (int, error)
 
+	// CreateSchedule stores a new schedule; ErrConflict if the path exists.
+	CreateSchedule(ctx context.Context, sc Schedule) error
+	// PutSchedule creates or replaces a schedule, run state included.
+	PutSchedule(ctx context.Context, sc Schedule) error
+	GetSchedule(ctx context.Context, ws, path string) (*Schedule, error)
+	// ListSchedules returns the schedules whose path starts with prefix,
+	// sorted by workspace then path; ws "" lists every workspace's (the
+	// scheduler's view).
+	ListSchedules(ctx context.Context, ws, prefix string) ([]Schedule, error)
+	DeleteSchedule(ctx context.Context, ws, path string) error
+	// UpdateSchedule applies fn to the stored schedule and writes the
+	// result in one transaction (fn may run more than once when a
+	// concurrent writer conflicts, so it must only change its argument).
+	// An error from fn aborts the update and is returned. ErrNotFound when
+	// the schedule does not exist. Returns the record as written. Durable
+	// (the scheduler's LastTick depends on it).
+	UpdateSchedule(ctx context.Context, ws, path string, fn func(*Schedule) error) (*Schedule, error)
+
+	// AcquireLease takes or renews the lease name for owner until now+ttl
+	// (the store's clock) and reports whether owner holds it: true when it
+	// was free, expired or already owner's; false while another owner
+	// holds it unexpired.
+	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+	// ReleaseLease gives the lease up if owner holds it (a no-op otherwise),
+	// so another node need not wait for it to expire.
+	ReleaseLease(ctx context.Context, name, owner string) error
+
 	// Backup writes a consistent copy of everything; Restore loads one into
 	// an empty store.
 	Backup(ctx context.Context, w io.Writer) error
@@ -304,10 +334,18 @@ type Schedule struct {
 
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
+	EditedBy  string    `json:"edited_by,omitempty"` // its jobs run as this user (Windmill's permissioned_as)
 	EditedAt  time.Time `json:"edited_at"`
 
 	// Run state, kept by the scheduler.
-	LastTick            time.Time `json:"last_tick,omitzero"` // the last intended fire time handled
+	//
+	// LastTick is the last intended fire time handled: fired, or skipped
+	// (no_overlap, catch-up skip, a refused run). Creating, enabling or
+	// editing a schedule sets it to that instant, so earlier ticks never
+	// count as missed. It only moves forward.
+	LastTick            time.Time `json:"last_tick,omitzero"`
+	LastJob             string    `json:"last_job,omitempty"` // the job of the last fired tick
 	ConsecutiveFailures int       `json:"consecutive_failures,omitempty"`
-	LastError           string    `json:"error,omitempty"` // the last scheduling error
+	LastFailedJob       string    `json:"last_failed_job,omitempty"` // for on_recovery's error arguments
+	LastError           string    `json:"error,omitempty"`           // the last scheduling error; "" after a fire
 }

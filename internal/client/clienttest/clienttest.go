@@ -110,6 +110,7 @@ type Server struct {
 	jobs      []*job                      // oldest first
 	variables map[string]*Variable
 	resources map[string]map[string]any
+	schedules map[string]map[string]any // path -> the stored schedule as get answers it
 	seq       int
 }
 
@@ -131,7 +132,8 @@ func New(tb testing.TB, cfg Config) *Server {
 	if cfg.Workspace == "" {
 		cfg.Workspace = "main"
 	}
-	s := &Server{cfg: cfg, scripts: map[string][]map[string]any{}, variables: map[string]*Variable{}, resources: map[string]map[string]any{}}
+	s := &Server{cfg: cfg, scripts: map[string][]map[string]any{}, variables: map[string]*Variable{}, resources: map[string]map[string]any{},
+		schedules: map[string]map[string]any{}}
 	mux := http.NewServeMux()
 	routes := map[string]func(w http.ResponseWriter, r *http.Request, body []byte){
 		"POST /api/w/{ws}/scripts/create":                   s.createScript,
@@ -152,6 +154,9 @@ func New(tb testing.TB, cfg Config) *Server {
 		"POST /api/w/{ws}/resources/create":                 s.createResource,
 		"GET /api/w/{ws}/resources/get/{path...}":           s.getResource,
 		"GET /api/w/{ws}/resources/list":                    s.listResources,
+	}
+	for pattern, h := range s.scheduleRoutes() {
+		routes[pattern] = h
 	}
 	for pattern, h := range routes {
 		mux.HandleFunc(pattern, s.wrap(h))

@@ -9,13 +9,16 @@
 // survives a crash of the process but not a power loss. Calls that must
 // survive a power loss (durable Enqueue and Finish, and every
 // configuration write: workspaces, users, tokens, scripts, variables,
-// resources, state, key rotation, Restore) commit and then wait for an
-// fsync (DB.Sync) that started after their commit. Such waits are grouped:
-// while one fsync runs, every caller that arrives queues behind it, and
-// the next fsync covers all of them (group commit, see groupSync). The job
-// hot path — Claim, Heartbeat, Requeue, AppendLogs, PurgeJobs and the
-// non-durable Enqueue/Finish — never waits for the disk: after a crash a
-// job that was running shows up in Running() and the server requeues it.
+// resources, state, schedules and their run state, key rotation, Restore)
+// commit and then wait for an fsync (DB.Sync) that started after their
+// commit. Such waits are grouped: while one fsync runs, every caller that
+// arrives queues behind it, and the next fsync covers all of them (group
+// commit, see groupSync). The job hot path — Claim, Heartbeat, Requeue,
+// AppendLogs, PurgeJobs and the non-durable Enqueue/Finish — never waits
+// for the disk: after a crash a job that was running shows up in Running()
+// and the server requeues it.
+// Leases (AcquireLease) are not fsync'd either: one lost to a power cut
+// belonged to a process that stopped with it.
 //
 // # Key layout
 //
@@ -40,6 +43,8 @@
 //	jr/<id>                           running jobs
 //	jd/<completed u64><id>            finished jobs by completion time (PurgeJobs)
 //	l/<id>\0<offset u64>              log chunk starting at byte offset
+//	sc/<ws>\0<path>                   Schedule (settings and run state)
+//	le/<name>                         lease {owner, until} (the scheduler's leader)
 //
 // Claim does not scan jq/: every claimed job leaves a tombstone at the
 // front of the index until a compaction drops it, and a scan that skips

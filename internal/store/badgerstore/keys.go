@@ -27,6 +27,8 @@ const (
 	pRunning   = "jr/"
 	pDone      = "jd/"
 	pLog       = "l/"
+	pSchedule  = "sc/"
+	pLease     = "le/"
 )
 
 // key joins a prefix and 0-separated parts.
