@@ -284,8 +284,10 @@ const maxBorrowed = 4096
 // Borrow adds a worker to the pool while a running job waits for work
 // that needs one — a parent job waiting for its child. The waiting job's
 // worker holds no CPU, and without the extra worker a pool full of waiting
-// parents could never run their children. giveBack shrinks the pool again
-// (the next worker released retires); call it exactly once.
+// parents could never run their children. Nothing is added while a worker
+// is idle; the spare worker, when there is one, is taken first. giveBack
+// shrinks the pool again (the next worker released retires); call it
+// exactly once.
 func (e *Engine) Borrow() (giveBack func()) {
 	var (
 		mu       sync.Mutex
@@ -293,12 +295,26 @@ func (e *Engine) Borrow() (giveBack func()) {
 		returned bool
 	)
 	e.mu.Lock()
+	if len(e.idle) > 0 {
+		// A worker is free for the child: nothing to add. (A parent that
+		// later finds the pool exhausted borrows for itself.)
+		e.mu.Unlock()
+		return func() {}
+	}
 	e.borrowed++
+	spare := e.spare
+	e.spare = nil
 	e.mu.Unlock()
+	if spare != nil {
+		go e.refillSpare()
+	}
 	go func() {
-		p, err := e.spawn()
-		if err != nil {
-			return
+		p := spare
+		if p == nil {
+			var err error
+			if p, err = e.spawn(); err != nil {
+				return
+			}
 		}
 		mu.Lock()
 		defer mu.Unlock()

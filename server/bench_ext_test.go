@@ -57,7 +57,8 @@ const benchConns = 32
 func startBenchServer(b *testing.B, cfg server.Config) *testServer {
 	b.Helper()
 	dir := b.TempDir()
-	st, err := badgerstore.Open(badgerstore.Options{Dir: filepath.Join(dir, "db"), KeyFile: filepath.Join(dir, "secret.key")})
+	quiet := slog.New(slog.DiscardHandler)
+	st, err := badgerstore.Open(badgerstore.Options{Dir: filepath.Join(dir, "db"), KeyFile: filepath.Join(dir, "secret.key"), Logger: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func startBenchServer(b *testing.B, cfg server.Config) *testServer {
 	cfg.DataDir = dir
 	cfg.CacheDir = cacheDir
 	cfg.NPMRegistry = "http://127.0.0.1:9" // never the internet
-	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.Logger = quiet
 	srv := server.New(cfg, st, eng)
 	ctx := context.Background()
 	path, err := srv.Bootstrap(ctx)
