@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ var admin = &server.Principal{Workspace: "main", User: "admin", Role: store.Role
 type schedEnv struct {
 	dir   string
 	st    *badgerstore.Store
+	use   store.Store // what servers get; default st
 	clock *clockwork.FakeClock
 	cfg   server.Config
 	srv   *server.Server
@@ -71,7 +73,11 @@ func (e *schedEnv) newServer(t *testing.T) *server.Server {
 	}
 	cfg := e.cfg
 	cfg.DataDir, cfg.CacheDir, cfg.NPMRegistry, cfg.Clock = e.dir, cacheDir, "http://127.0.0.1:9", e.clock
-	srv := server.New(cfg, e.st, eng)
+	use := e.use
+	if use == nil {
+		use = e.st
+	}
+	srv := server.New(cfg, use, eng)
 	ctx := context.Background()
 	if _, err := srv.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
@@ -472,7 +478,7 @@ func TestScheduleRestartCatchUp(t *testing.T) {
 func TestScheduleNoOverlap(t *testing.T) {
 	t.Parallel()
 	e := newSchedEnv(t, "2026-05-01T12:00:00Z", server.Config{})
-	e.script(t, "f/ov/slow", `export async function main() { await new Promise((r) => setTimeout(r, 4000)); return 1; }`)
+	e.script(t, "f/ov/slow", `export async function main() { await new Promise((r) => setTimeout(r, 6000)); return 1; }`)
 	e.create(t, server.ScheduleSpec{Path: "f/ov/single", Cron: "* * * * * *", ScriptPath: "f/ov/slow", NoOverlap: true})
 	e.advance(t, 5*time.Second, time.Second) // ticks 1…5 within about a second of real time
 	if got, want := e.ticks(t, "f/ov/single"), []string{"2026-05-01T12:00:01Z"}; !slices.Equal(got, want) {
@@ -791,5 +797,46 @@ func TestScheduleLeader(t *testing.T) {
 	want := []string{"2026-05-01T12:01:00Z", "2026-05-01T12:02:00Z", "2026-05-01T12:03:00Z", "2026-05-01T12:04:00Z", "2026-05-01T12:05:00Z", "2026-05-01T12:06:00Z"}
 	if got := e.ticks(t, "f/l/s"); !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+// leaseStore loses the scheduler's lease on demand.
+type leaseStore struct {
+	*badgerstore.Store
+	lost atomic.Bool
+}
+
+func (l *leaseStore) AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error) {
+	if l.lost.Load() {
+		return false, nil
+	}
+	return l.Store.AcquireLease(ctx, name, owner, ttl)
+}
+
+// A node that cannot renew its lease stops firing; when it leads again
+// the ticks it did not fire are missed ticks (catch_up skip: none fire).
+func TestScheduleLeaseLost(t *testing.T) {
+	t.Parallel()
+	e := newSchedEnv(t, "2026-05-01T12:00:00Z", server.Config{LeaderLease: 600 * time.Millisecond})
+	ls := &leaseStore{Store: e.st}
+	e.stop()
+	e.use = ls
+	e.start(t)
+	e.script(t, "f/ll/job", okScript)
+	e.create(t, server.ScheduleSpec{Path: "f/ll/s", Cron: "* * * * *", ScriptPath: "f/ll/job"})
+	e.advance(t, time.Minute, time.Minute)
+	ls.lost.Store(true)
+	time.Sleep(time.Second) // past the lease: the node has stopped
+	e.clock.Advance(3 * time.Minute)
+	time.Sleep(300 * time.Millisecond)
+	if got, want := e.ticks(t, "f/ll/s"), []string{"2026-05-01T12:01:00Z"}; !slices.Equal(got, want) {
+		t.Fatalf("fired without the lease: %v", got)
+	}
+	ls.lost.Store(false) // leads again at its next renewal
+	e.waitArmed(t, 1)
+	e.settle(t)
+	e.advance(t, time.Minute, time.Minute)
+	if got, want := e.ticks(t, "f/ll/s"), []string{"2026-05-01T12:01:00Z", "2026-05-01T12:05:00Z"}; !slices.Equal(got, want) {
+		t.Fatalf("after the lease came back: %v, want %v", got, want)
 	}
 }

@@ -31,6 +31,7 @@ func populate(t testing.TB, s *badgerstore.Store) {
 	must(t, s.PutVariable(ctx, store.Variable{Workspace: "acme", Path: "f/plain", Value: "p", UpdatedAt: t0}))
 	must(t, s.PutResource(ctx, store.Resource{Workspace: "acme", Path: "f/db", Type: "pg", Value: json.RawMessage(`{"h":1}`), UpdatedAt: t0}))
 	must(t, s.SetState(ctx, "acme", "cursor", json.RawMessage(`{"page":3}`)))
+	must(t, s.CreateSchedule(ctx, schedule("acme", "f/nightly")))
 	for i := range 6 {
 		j := job(t, "acme")
 		j.Priority = i % 2
@@ -58,6 +59,7 @@ type snapshot struct {
 	Secret     *store.Variable
 	Resources  []store.Resource
 	State      json.RawMessage
+	Schedules  []store.Schedule
 	Jobs       []store.Job
 	Running    []store.Job
 	Depth      int
@@ -91,6 +93,8 @@ func take(t testing.TB, s *badgerstore.Store) snapshot {
 	sn.Resources, err = s.ListResources(ctx, "acme", "")
 	must(t, err)
 	sn.State, err = s.GetState(ctx, "acme", "cursor")
+	must(t, err)
+	sn.Schedules, err = s.ListSchedules(ctx, "", "")
 	must(t, err)
 	sn.Jobs, err = s.ListJobs(ctx, store.JobFilter{Limit: 1000})
 	must(t, err)
