@@ -155,6 +155,7 @@ var jobStatuses = map[string]runletv1.JobStatus{
 	store.StatusSuccess:  runletv1.JobStatus_JOB_STATUS_SUCCESS,
 	store.StatusFailure:  runletv1.JobStatus_JOB_STATUS_FAILURE,
 	store.StatusCanceled: runletv1.JobStatus_JOB_STATUS_CANCELED,
+	store.StatusSkipped:  runletv1.JobStatus_JOB_STATUS_SKIPPED,
 }
 
 // jobPB converts a job; a successful job carries its result.
@@ -166,7 +167,7 @@ func jobPB(j *store.Job) *runletv1.Job {
 		ScheduledFor: timestamp(j.ScheduledFor), StartedAt: timestamp(j.StartedAt), CompletedAt: timestamp(j.CompletedAt),
 		Attempt: int32(j.Attempt), CanceledBy: j.CanceledBy, CancelReason: text(j.CancelReason),
 	}
-	if j.Status == store.StatusSuccess {
+	if j.OK() {
 		out.Result = jsonValue(resultOf(j))
 	}
 	if e := j.Error; e != nil {

@@ -299,6 +299,9 @@ func (s *Service) execute(ctx context.Context, j *store.Job) {
 	}
 	if err == nil {
 		j.Status, j.CompletedAt, j.Result, j.Error = store.StatusSuccess, time.Now().UTC(), res.Output, nil
+		if sc.Kind == "trigger" && emptyTriggerResult(res.Output) {
+			j.Status = store.StatusSkipped
+		}
 		s.finish(ctx, j)
 		return
 	}
@@ -531,7 +534,7 @@ func (c *jobCaller) wait(ctx context.Context, id string) ([]byte, error) {
 		if !j.Done() {
 			continue
 		}
-		if j.Status == store.StatusSuccess {
+		if j.OK() {
 			return j.Result, nil
 		}
 		msg := j.Status
@@ -593,4 +596,15 @@ func (s *Service) Drain(grace time.Duration) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// emptyTriggerResult reports a trigger script's "nothing new": an empty
+// array, null or undefined (no result). An empty object is not empty.
+func emptyTriggerResult(out []byte) bool {
+	t := strings.TrimSpace(string(out))
+	if t == "" || t == "null" {
+		return true
+	}
+	var a []json.RawMessage
+	return json.Unmarshal(out, &a) == nil && len(a) == 0
 }

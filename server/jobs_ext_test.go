@@ -226,3 +226,34 @@ func TestConcurrencyLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestTriggerScriptSkipped: a trigger script that finds nothing new (an
+// empty array, null or no result) ends as skipped — not failed, not
+// success — whether run by hand or sync; an empty object is not empty.
+func TestTriggerScriptSkipped(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, server.Config{})
+	s.push(t, "f/poll/new_items", "typescript", `export function main(mode: string) {
+  if (mode === "array") return [];
+  if (mode === "null") return null;
+  if (mode === "none") return undefined;
+  if (mode === "object") return {};
+  return [1, 2];
+}`, map[string]any{"kind": "trigger"})
+	for mode, want := range map[string]string{"array": "skipped", "null": "skipped", "none": "skipped", "object": "success", "items": "success"} {
+		id := s.do(t, "POST", "/api/w/main/jobs/run/p/f/poll/new_items", map[string]any{"mode": mode}).Body
+		j := s.waitJob(t, id)
+		if j["status"] != want || j["success"] != true || j["is_skipped"] != (want == "skipped") {
+			t.Fatalf("mode %s: %v, want status %s", mode, j, want)
+		}
+	}
+	// Sync: 200 with the (empty) result.
+	if r := s.do(t, "POST", "/api/w/main/jobs/run_wait_result/p/f/poll/new_items", map[string]any{"mode": "array"}); r.Status != 200 || r.Body != "[]" {
+		t.Fatalf("sync skipped run: %d %s", r.Status, r.Body)
+	}
+	// A plain script returning [] is a success.
+	s.push(t, "f/poll/plain", "typescript", `export function main() { return []; }`, nil)
+	if j := s.waitJob(t, s.do(t, "POST", "/api/w/main/jobs/run/p/f/poll/plain", `{}`).Body); j["status"] != "success" {
+		t.Fatalf("plain script: %v", j)
+	}
+}

@@ -242,6 +242,8 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // name in snake_case (Timeout → timeout, OutOfMemory → out_of_memory).
 func outcome(j *store.Job) string {
 	switch {
+	case j.Status == store.StatusSkipped:
+		return "skipped"
 	case j.Status == store.StatusSuccess:
 		return "success"
 	case j.Status == store.StatusCanceled:

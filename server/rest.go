@@ -285,7 +285,7 @@ func (s *Server) runSync(w http.ResponseWriter, r *http.Request, p *Principal) e
 		writeJSON(w, http.StatusAccepted, map[string]string{"id": j.ID})
 		return nil
 	}
-	if j.Status != store.StatusSuccess {
+	if !j.OK() {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": j.Error})
 		return nil
 	}
@@ -367,6 +367,7 @@ type jobView struct {
 	Running        bool            `json:"running"`
 	Success        *bool           `json:"success,omitempty"`
 	Canceled       bool            `json:"canceled"`
+	IsSkipped      bool            `json:"is_skipped"`
 	CanceledBy     string          `json:"canceled_by,omitempty"`
 	CanceledReason string          `json:"canceled_reason,omitempty"`
 	Attempt        int             `json:"attempt"`
@@ -386,8 +387,9 @@ func viewJob(j *store.Job) jobView {
 	}
 	if j.Done() {
 		v.Type = "CompletedJob"
-		ok := j.Status == store.StatusSuccess
+		ok := j.OK()
 		v.Success = &ok
+		v.IsSkipped = j.Status == store.StatusSkipped
 		v.CompletedAt = &j.CompletedAt
 		if !j.StartedAt.IsZero() {
 			d := j.CompletedAt.Sub(j.StartedAt).Milliseconds()
@@ -400,7 +402,7 @@ func viewJob(j *store.Job) jobView {
 
 // resultOf is a finished job's result: its value, or {"error":{…}}.
 func resultOf(j *store.Job) json.RawMessage {
-	if j.Status == store.StatusSuccess {
+	if j.OK() {
 		if len(j.Result) == 0 {
 			return json.RawMessage("null")
 		}
@@ -488,7 +490,7 @@ func (s *Server) getResultMaybe(w http.ResponseWriter, r *http.Request, p *Princ
 	out := map[string]any{"completed": j.Done(), "started": !j.StartedAt.IsZero()}
 	if j.Done() {
 		out["result"] = resultOf(j)
-		out["success"] = j.Status == store.StatusSuccess
+		out["success"] = j.OK()
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

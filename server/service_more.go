@@ -271,7 +271,7 @@ func (q JobQuery) Filter(ws string) (store.JobFilter, error) {
 		f.Status = []string{store.StatusRunning}
 	case q.Success == nil:
 	case *q.Success:
-		f.Status = []string{store.StatusSuccess}
+		f.Status = []string{store.StatusSuccess, store.StatusSkipped}
 	default:
 		f.Status = []string{store.StatusFailure, store.StatusCanceled}
 	}

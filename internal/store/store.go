@@ -118,6 +118,9 @@ const (
 	StatusSuccess  = "success"
 	StatusFailure  = "failure"
 	StatusCanceled = "canceled"
+	// StatusSkipped: a trigger script found nothing new (it returned an
+	// empty array or null). Not a failure, not a success.
+	StatusSkipped = "skipped"
 )
 
 // JobError is a failed job's error ({"name","message","stack"}).
@@ -162,8 +165,11 @@ type Job struct {
 
 // Done reports whether the job reached a final status.
 func (j *Job) Done() bool {
-	return j.Status == StatusSuccess || j.Status == StatusFailure || j.Status == StatusCanceled
+	return j.Status == StatusSuccess || j.Status == StatusFailure || j.Status == StatusCanceled || j.Status == StatusSkipped
 }
+
+// OK reports whether the job ended without an error (success or skipped).
+func (j *Job) OK() bool { return j.Status == StatusSuccess || j.Status == StatusSkipped }
 
 // JobFilter selects jobs for ListJobs; zero fields match everything.
 type JobFilter struct {

@@ -33,6 +33,8 @@ const (
 	JobStatus_JOB_STATUS_SUCCESS     JobStatus = 3
 	JobStatus_JOB_STATUS_FAILURE     JobStatus = 4
 	JobStatus_JOB_STATUS_CANCELED    JobStatus = 5
+	// A trigger script found nothing new (it returned an empty array or null).
+	JobStatus_JOB_STATUS_SKIPPED JobStatus = 6
 )
 
 // Enum value maps for JobStatus.
@@ -44,6 +46,7 @@ var (
 		3: "JOB_STATUS_SUCCESS",
 		4: "JOB_STATUS_FAILURE",
 		5: "JOB_STATUS_CANCELED",
+		6: "JOB_STATUS_SKIPPED",
 	}
 	JobStatus_value = map[string]int32{
 		"JOB_STATUS_UNSPECIFIED": 0,
@@ -52,6 +55,7 @@ var (
 		"JOB_STATUS_SUCCESS":     3,
 		"JOB_STATUS_FAILURE":     4,
 		"JOB_STATUS_CANCELED":    5,
+		"JOB_STATUS_SKIPPED":     6,
 	}
 )
 
@@ -1220,14 +1224,15 @@ const file_runlet_v1_job_proto_rawDesc = "" +
 	"\tworkspace\x18\x01 \x01(\tR\tworkspace\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x13\n" +
-	"\x11CancelJobResponse*\x9f\x01\n" +
+	"\x11CancelJobResponse*\xb7\x01\n" +
 	"\tJobStatus\x12\x1a\n" +
 	"\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11JOB_STATUS_QUEUED\x10\x01\x12\x16\n" +
 	"\x12JOB_STATUS_RUNNING\x10\x02\x12\x16\n" +
 	"\x12JOB_STATUS_SUCCESS\x10\x03\x12\x16\n" +
 	"\x12JOB_STATUS_FAILURE\x10\x04\x12\x17\n" +
-	"\x13JOB_STATUS_CANCELED\x10\x052\xd4\x03\n" +
+	"\x13JOB_STATUS_CANCELED\x10\x05\x12\x16\n" +
+	"\x12JOB_STATUS_SKIPPED\x10\x062\xd4\x03\n" +
 	"\n" +
 	"JobService\x12F\n" +
 	"\tRunScript\x12\x1b.runlet.v1.RunScriptRequest\x1a\x1c.runlet.v1.RunScriptResponse\x12[\n" +
