@@ -257,3 +257,38 @@ func TestTriggerScriptSkipped(t *testing.T) {
 		t.Fatalf("plain script: %v", j)
 	}
 }
+
+// TestStateCompareAndSet: concurrent runs of a counter using
+// compareAndSetState never lose an update (setState would).
+func TestStateCompareAndSet(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, server.Config{})
+	s.push(t, "f/state/counter", "typescript", `import { getState, compareAndSetState } from "windmill-client";
+export async function main() {
+  let cur = await getState();
+  for (let i = 0; i < 100; i++) {
+    const r = await compareAndSetState(cur, (cur ?? 0) + 1);
+    if (r.swapped) return r.current;
+    cur = r.current;
+  }
+  throw new Error("too much contention");
+}`, nil)
+	var ids []string
+	for range 8 {
+		ids = append(ids, s.do(t, "POST", "/api/w/main/jobs/run/p/f/state/counter", `{}`).Body)
+	}
+	seen := map[float64]bool{}
+	for _, id := range ids {
+		j := s.waitJob(t, id)
+		n, ok := j["result"].(float64)
+		if !ok || seen[n] {
+			t.Fatalf("job %s: %v (results so far %v)", id, j, seen)
+		}
+		seen[n] = true
+	}
+	for i := 1; i <= 8; i++ {
+		if !seen[float64(i)] {
+			t.Fatalf("counter values %v: an update was lost", seen)
+		}
+	}
+}

@@ -26,4 +26,4 @@ import _ "embed"
 var Wasm []byte
 
 // SHA256 is the hex SHA-256 of Wasm, written by build.sh.
-const SHA256 = "497dc5e28ed3a23f2c4d304a2800bc2a4f82cccfa9fd0945b7488b2c6abf42eb"
+const SHA256 = "6f10fba9b756b07888076bc7783ba5f21d3320a8ac6a8d03ec6cbbdec7eb282b"

@@ -63,6 +63,7 @@
 enum {
     OP_STATE_GET = 1,
     OP_STATE_SET = 2,
+    OP_STATE_CAS = 3,
     OP_VARIABLE_GET = 4,
     OP_RESOURCE_GET = 5,
     OP_HTTP = 6,
@@ -542,6 +543,20 @@ static JSValue js_set_state(JSContext *c, JSValueConst this_val, int argc,
     return p;
 }
 
+/* compareAndSetState(old, next) -> Promise<{swapped, current}>: sets the
+   state to next only if it still equals old (undefined or null: no state
+   yet); current is the state after the call, for a retry loop. */
+static JSValue js_cas_state(JSContext *c, JSValueConst this_val, int argc,
+                            JSValueConst *argv)
+{
+    JSValue obj = JS_NewObject(c), s;
+    JS_SetPropertyStr(c, obj, "old", argc > 0 && !JS_IsUndefined(argv[0]) ? JS_DupValue(c, argv[0]) : JS_NULL);
+    JS_SetPropertyStr(c, obj, "new", argc > 1 && !JS_IsUndefined(argv[1]) ? JS_DupValue(c, argv[1]) : JS_NULL);
+    s = JS_JSONStringify(c, obj, JS_UNDEFINED, JS_UNDEFINED);
+    JS_FreeValue(c, obj);
+    return host_op(c, OP_STATE_CAS, "compareAndSetState", s, FALSE);
+}
+
 static JSValue js_get_path(JSContext *c, JSValueConst this_val, int argc,
                            JSValueConst *argv, int op)
 {
@@ -595,6 +610,7 @@ static const JSCFunctionListEntry js_runlet_funcs[] = {
     JS_CFUNC_DEF("getResumeUrls", 0, js_get_resume_urls),
     JS_CFUNC_DEF("getState", 0, js_get_state),
     JS_CFUNC_DEF("setState", 1, js_set_state),
+    JS_CFUNC_DEF("compareAndSetState", 2, js_cas_state),
     JS_CFUNC_MAGIC_DEF("getVariable", 1, js_get_path, OP_VARIABLE_GET),
     JS_CFUNC_MAGIC_DEF("getResource", 1, js_get_path, OP_RESOURCE_GET),
 };
