@@ -840,3 +840,39 @@ func TestScheduleLeaseLost(t *testing.T) {
 		t.Fatalf("after the lease came back: %v, want %v", got, want)
 	}
 }
+
+// A polling trigger script on a schedule keeps its state between runs
+// (separately from manual runs), and a run that finds nothing new is
+// skipped.
+func TestScheduledTriggerState(t *testing.T) {
+	t.Parallel()
+	e := newSchedEnv(t, "2026-06-01T10:00:30Z", server.Config{})
+	src := `import { getState, setState } from "windmill-client";
+export async function main() {
+  const seen = (await getState()) ?? 0;
+  await setState(seen + 1);
+  return seen % 2 === 0 ? [seen] : [];
+}`
+	if _, err := e.svc.CreateScript(context.Background(), admin, "main", server.NewScript{Path: "f/poll/trig", Language: "typescript", Content: src, Kind: "trigger"}); err != nil {
+		t.Fatal(err)
+	}
+	e.create(t, server.ScheduleSpec{Path: "f/poll/every_minute", Cron: "* * * * *", ScriptPath: "f/poll/trig"})
+	for i := 1; i <= 3; i++ {
+		e.advance(t, time.Minute, time.Minute)
+		e.waitJobs(t, "f/poll/every_minute", i)
+	}
+	var statuses []string
+	for _, j := range e.jobs(t, "f/poll/every_minute") {
+		statuses = append(statuses, j.Status+":"+string(j.Result))
+	}
+	if want := []string{"success:[0]", "skipped:[]", "success:[2]"}; !slices.Equal(statuses, want) {
+		t.Fatalf("scheduled runs %v, want %v", statuses, want)
+	}
+	ctx := context.Background()
+	if v, err := e.st.GetState(ctx, "main", "f/poll/trig/schedule"); err != nil || string(v) != "3" {
+		t.Fatalf("scheduled state: %s %v", v, err)
+	}
+	if _, err := e.st.GetState(ctx, "main", "f/poll/trig/user"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("manual runs must not share the scheduled state: %v", err)
+	}
+}
