@@ -79,7 +79,8 @@ func serveCmd(ctx context.Context, argv []string, env Env) int {
 	}
 	cfg := server.Config{
 		DataDir: c.Data, QueueLimit: c.QueueLimit, MaxBodyBytes: c.MaxBody, WaitLimit: c.WaitLimit,
-		ShutdownGrace: c.Grace, Retention: c.Retention, MaxDepth: c.MaxDepth, Limits: limits,
+		ShutdownGrace: c.Grace, Retention: c.Retention, MaxDepth: c.MaxDepth,
+		ScheduleFirers: c.ScheduleFirers, LeaderLease: c.LeaderLease, Limits: limits,
 		NPMRegistry: c.NPMRegistry, MetricsToken: c.MetricsToken, Logger: log,
 	}
 	srv := server.New(cfg, st, eng)

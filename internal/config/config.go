@@ -26,22 +26,24 @@ import (
 
 // Serve is the settings of `runlet serve`, loaded and checked.
 type Serve struct {
-	Data         string        // data directory: store, secrets key, admin.token
-	Addr         string        // listen address
-	Workers      int           // worker processes; 0: one per CPU
-	Runners      int           // jobs running at once; 0: the workers
-	QueueLimit   int           // queued jobs beyond which runs get 429
-	WaitLimit    time.Duration // run_wait_result's wait before 202
-	Grace        time.Duration // shutdown grace for running jobs
-	Retention    time.Duration // completed-job retention; negative keeps them
-	MaxDepth     int           // child-job nesting limit
-	MaxBody      int64         // request body limit, bytes
-	Timeout      time.Duration // default script timeout
-	Memory       int64         // default script memory limit, bytes
-	LogFormat    string        // text or json
-	LogLevel     slog.Level    // debug, info, warn or error
-	MetricsToken string        // bearer token for /metrics; "": open
-	NPMRegistry  string        // npm registry for JS/TS imports
+	Data           string        // data directory: store, secrets key, admin.token
+	Addr           string        // listen address
+	Workers        int           // worker processes; 0: one per CPU
+	Runners        int           // jobs running at once; 0: the workers
+	QueueLimit     int           // queued jobs beyond which runs get 429
+	WaitLimit      time.Duration // run_wait_result's wait before 202
+	Grace          time.Duration // shutdown grace for running jobs
+	Retention      time.Duration // completed-job retention; negative keeps them
+	MaxDepth       int           // child-job nesting limit
+	ScheduleFirers int           // schedule ticks handled at once
+	LeaderLease    time.Duration // the scheduler leader's lease
+	MaxBody        int64         // request body limit, bytes
+	Timeout        time.Duration // default script timeout
+	Memory         int64         // default script memory limit, bytes
+	LogFormat      string        // text or json
+	LogLevel       slog.Level    // debug, info, warn or error
+	MetricsToken   string        // bearer token for /metrics; "": open
+	NPMRegistry    string        // npm registry for JS/TS imports
 }
 
 // Key is one setting.
@@ -89,6 +91,8 @@ var Keys = []Key{
 		return err
 	}},
 	{"max_depth", "8", "child-job nesting limit, `N` levels", intAtLeast(1, func(s *Serve, n int) { s.MaxDepth = n })},
+	{"schedule_firers", "128", "schedule ticks handled at once, `N` (a burst of due schedules queues beyond it)", intAtLeast(1, func(s *Serve, n int) { s.ScheduleFirers = n })},
+	{"leader_lease", "15s", "the scheduler leader's lease, a `duration` (after a crash another node takes over within it)", positive(func(s *Serve, d time.Duration) { s.LeaderLease = d })},
 	{"max_body", "16MiB", "request body limit, a `size` (bytes, KiB, MiB, GiB; 413 beyond)", func(s *Serve, v string) error {
 		n, err := runtime.ParseSize(v)
 		if err == nil && n == 0 {
