@@ -8,9 +8,7 @@ import (
 )
 
 func (s *Server) accessRoutes(mux *http.ServeMux) {
-	h := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, p *Principal) error) {
-		mux.HandleFunc(pattern, s.api(fn))
-	}
+	h := s.handler(mux)
 	const w = "/api/w/{ws}/"
 	h("POST "+w+"users/add", s.addUser)
 	h("GET "+w+"users/list", s.listUsers)

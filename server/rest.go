@@ -18,11 +18,17 @@ import (
 	"github.com/runlet/runlet/internal/store"
 )
 
+// apiFunc is an authenticated REST handler.
+type apiFunc func(w http.ResponseWriter, r *http.Request, p *Principal) error
+
+// handler returns a function registering authenticated handlers on mux.
+func (s *Server) handler(mux *http.ServeMux) func(pattern string, fn apiFunc) {
+	return func(pattern string, fn apiFunc) { mux.HandleFunc(pattern, s.api(fn)) }
+}
+
 // routes registers the Windmill-shaped REST API under /api/w/{ws}/.
 func (s *Server) routes(mux *http.ServeMux) {
-	h := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, p *Principal) error) {
-		mux.HandleFunc(pattern, s.api(fn))
-	}
+	h := s.handler(mux)
 	const w = "/api/w/{ws}/"
 	// Runs (webhooks). HEAD on a run URL answers 200: senders verify URLs so.
 	h("POST "+w+"jobs/run/p/{path...}", s.runAsync)
@@ -600,19 +606,16 @@ func (s *Server) getScript(w http.ResponseWriter, r *http.Request, p *Principal)
 
 func (s *Server) listScripts(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	list, err := s.svc.ListScripts(r.Context(), p, r.PathValue("ws"), r.URL.Query().Get("path_start"))
-	if err != nil {
-		return err
-	}
-	out := make([]scriptView, len(list))
-	for i := range list {
-		out[i] = viewScript(&list[i], false)
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeScripts(w, list, err)
 }
 
 func (s *Server) scriptHistory(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	list, err := s.svc.ScriptHistory(r.Context(), p, r.PathValue("ws"), r.PathValue("path"))
+	return writeScripts(w, list, err)
+}
+
+// writeScripts writes script versions without their source (or err).
+func writeScripts(w http.ResponseWriter, list []store.Script, err error) error {
 	if err != nil {
 		return err
 	}

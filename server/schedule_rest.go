@@ -18,9 +18,7 @@ import (
 
 // scheduleRoutes registers the schedule endpoints.
 func (s *Server) scheduleRoutes(mux *http.ServeMux) {
-	h := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, p *Principal) error) {
-		mux.HandleFunc(pattern, s.api(fn))
-	}
+	h := s.handler(mux)
 	const w = "/api/w/{ws}/"
 	h("POST "+w+"schedules/create", s.createSchedule)
 	h("POST "+w+"schedules/update/{path...}", s.updateSchedule)
