@@ -477,6 +477,11 @@ func (c *jobCaller) Call(ctx context.Context, op pdk.Op, req []byte) ([]byte, er
 		if err != nil {
 			return nil, err
 		}
+		if ok {
+			// The value set is the current one as of the swap; a later
+			// read could already see another job's update.
+			return json.Marshal(map[string]any{"swapped": true, "current": r.New})
+		}
 		cur, err := s.st.GetState(ctx, ws, c.stateKey())
 		if errors.Is(err, store.ErrNotFound) {
 			cur = json.RawMessage("null")

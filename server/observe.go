@@ -31,7 +31,7 @@ func (s *Service) jobRun(j *store.Job) (end func()) {
 		s.met.end(j.Language, out, d, retried)
 		attrs := []any{"outcome", out, "duration", d.Round(time.Microsecond), "attempt", attempt}
 		switch {
-		case out == "success":
+		case out == "success", out == "skipped":
 			log.Debug("job finished", attrs...)
 		case out == "requeued":
 			log.Info("job requeued at shutdown", attrs...)
