@@ -84,7 +84,6 @@ func TestConnectSchedules(t *testing.T) {
 	s := startServer(t, server.Config{})
 	ctx := context.Background()
 	c := s.scheduleClient(s.Token)
-	needSchedules(t, s)
 	s.push(t, "f/ops/greet", "typescript", greetTS, nil)
 	s.push(t, "f/ops/alert", "typescript", handlerTS, nil)
 

@@ -11,16 +11,6 @@ import (
 	"github.com/runlet/runlet/server"
 )
 
-// needSchedules skips t while the schedules service is still the stub
-// that answers 501 (its REST layer is tested before the service lands).
-func needSchedules(t *testing.T, s *testServer) {
-	t.Helper()
-	if r := s.do(t, "GET", "/api/w/main/schedules/list", nil); r.Status == http.StatusNotImplemented {
-		t.Logf("skipping: GET schedules/list answers %d %s", r.Status, strings.TrimSpace(r.Body))
-		t.Skip("schedules service not landed")
-	}
-}
-
 // decode unmarshals a JSON answer into v.
 func decode(t *testing.T, r response, v any) {
 	t.Helper()
@@ -165,7 +155,6 @@ func getSchedule(t *testing.T, s *testServer, path string) scheduleDoc {
 func TestScheduleREST(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, server.Config{})
-	needSchedules(t, s)
 	const w = "/api/w/main/"
 	s.push(t, "f/ops/greet", "typescript", greetTS, nil)
 	s.push(t, "f/ops/alert", "typescript", handlerTS, nil)
@@ -283,7 +272,6 @@ func TestScheduleREST(t *testing.T) {
 func TestScheduleRunsREST(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, server.Config{})
-	needSchedules(t, s)
 	const w = "/api/w/main/"
 	s.push(t, "f/ops/greet", "typescript", greetTS, nil)
 	r := s.do(t, "POST", w+"schedules/create", map[string]any{"path": "f/ops/often", "schedule": "* * * * * *",
