@@ -161,6 +161,80 @@ type Job struct {
 	// Lease: the runner that claimed a running job and until when.
 	LeaseOwner string    `json:"lease_owner,omitempty"`
 	LeaseUntil time.Time `json:"lease_until,omitzero"`
+
+	// Kind is "" for a script's job, JobKindFlow for a flow run (then
+	// ScriptPath is the flow's path and FlowVersion its version).
+	Kind        string `json:"job_kind,omitempty"`
+	FlowVersion int64  `json:"flow_version,omitempty"`
+	// Flow is a flow run's progress, written by its orchestrator.
+	Flow *FlowStatus `json:"flow_status,omitempty"`
+	// StepID is the flow module a child job runs (e.g. "b", "c/2/d").
+	StepID string `json:"flow_step_id,omitempty"`
+	// FlowPath is, on a flow's child job, the flow's path (state keys
+	// follow Windmill's {flow_path}/{step}_{trigger}).
+	FlowPath string `json:"flow_path,omitempty"`
+	// Task is the workflow-as-code task a child job runs instead of main;
+	// Args is then {"args": <the task's arguments>}.
+	Task string `json:"task,omitempty"`
+	// Timeout overrides the script's timeout (a flow module's).
+	Timeout time.Duration `json:"timeout,omitempty"`
+}
+
+// JobKindFlow marks a flow run.
+const JobKindFlow = "flow"
+
+// FlowStatus is a flow run's progress: one entry per top-level module
+// (nested modules of loops and branches appear as their child jobs).
+type FlowStatus struct {
+	Step    int                `json:"step"` // index of the module running or next
+	Modules []FlowModuleStatus `json:"modules"`
+	Failure *FlowModuleStatus  `json:"failure_module,omitempty"`
+	// EarlyReturn is the result handed to sync callers before the end.
+	EarlyReturn json.RawMessage `json:"early_return,omitempty"`
+}
+
+// Flow module statuses.
+const (
+	FlowWaiting   = "waiting"
+	FlowRunning   = "running"
+	FlowSuspended = "suspended"
+	FlowSuccess   = "success"
+	FlowFailure   = "failure"
+	FlowSkipped   = "skipped"
+)
+
+// FlowModuleStatus is one module's progress.
+type FlowModuleStatus struct {
+	ID     string `json:"id"`
+	Type   string `json:"type"`
+	Status string `json:"status"`
+	Job    string `json:"job,omitempty"` // the child job of a script step
+	// Jobs are the child jobs of a loop's or branch's modules, in order.
+	Jobs []string `json:"flow_jobs,omitempty"`
+	// Iterations done (loops); Branch chosen (branchone, -1: default).
+	Iterations int             `json:"iterations,omitempty"`
+	Branch     *int            `json:"branch_chosen,omitempty"`
+	Result     json.RawMessage `json:"result,omitempty"`
+	Error      string          `json:"error,omitempty"`
+	// Approvals received while suspended.
+	Approvers []string `json:"approvers,omitempty"`
+}
+
+// Flow is one version of a flow at a path. Definition is the OpenFlow
+// document as pushed (validated by internal/flow); Steps maps each inline
+// (rawscript) module id to the script version stored for it.
+type Flow struct {
+	Workspace   string            `json:"workspace"`
+	Path        string            `json:"path"`
+	Version     int64             `json:"version"` // 1, 2, … per path
+	Summary     string            `json:"summary,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Definition  json.RawMessage   `json:"definition"`
+	Schema      json.RawMessage   `json:"schema,omitempty"`
+	Steps       map[string]string `json:"steps,omitempty"`
+	CreatedBy   string            `json:"created_by"`
+	CreatedAt   time.Time         `json:"created_at"`
+	Archived    bool              `json:"archived,omitempty"`
 }
 
 // Done reports whether the job reached a final status.
@@ -296,6 +370,30 @@ type Store interface {
 	// the schedule does not exist. Returns the record as written. Durable
 	// (the scheduler's LastTick depends on it).
 	UpdateSchedule(ctx context.Context, ws, path string, fn func(*Schedule) error) (*Schedule, error)
+
+	// CreateFlow stores a new version of a flow and makes it the path's
+	// latest; it sets f.Version (the latest's + 1).
+	CreateFlow(ctx context.Context, f *Flow) error
+	// GetFlow returns version (0: the latest, ErrNotFound when archived).
+	GetFlow(ctx context.Context, ws, path string, version int64) (*Flow, error)
+	ListFlows(ctx context.Context, ws, prefix string) ([]Flow, error) // latest per path, not archived
+	FlowHistory(ctx context.Context, ws, path string) ([]Flow, error) // newest first
+	ArchiveFlow(ctx context.Context, ws, path string, archived bool) error
+	DeleteFlow(ctx context.Context, ws, path string) error // every version
+	// PutScriptVersion stores a script version by hash only (a flow's
+	// inline script): no path points at it. Storing an existing hash is a
+	// no-op.
+	PutScriptVersion(ctx context.Context, s Script) error
+
+	// UpdateFlowStatus writes a running job's Flow field (its other
+	// fields keep their stored values); ErrConflict unless it is running
+	// under owner.
+	UpdateFlowStatus(ctx context.Context, id, owner string, st *FlowStatus) error
+	// PutCheckpoint records a job's named checkpoint (a workflow step's
+	// result, a task's start, a sleep's end, an approval).
+	PutCheckpoint(ctx context.Context, jobID, name string, v json.RawMessage, durable bool) error
+	// Checkpoints returns all of a job's checkpoints (empty map: none).
+	Checkpoints(ctx context.Context, jobID string) (map[string]json.RawMessage, error)
 
 	// AcquireLease takes or renews the lease name for owner until now+ttl
 	// (the store's clock) and reports whether owner holds it: true when it

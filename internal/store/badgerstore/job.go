@@ -220,6 +220,9 @@ func (s *Store) Finish(ctx context.Context, j store.Job, durable bool) error {
 		}
 		cur.Status, cur.Result, cur.Error = j.Status, j.Result, j.Error
 		cur.CancelReason, cur.CanceledBy, cur.CompletedAt = j.CancelReason, j.CanceledBy, j.CompletedAt
+		if j.Flow != nil {
+			cur.Flow = j.Flow
+		}
 		if !j.StartedAt.IsZero() {
 			cur.StartedAt = j.StartedAt
 		}
@@ -433,15 +436,17 @@ func (s *Store) purgeJob(ctx context.Context, dk []byte) (int, error) {
 		err := s.update(ctx, func(txn *badger.Txn) error {
 			more, n = false, 0
 			var logKeys [][]byte
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: scope(pLog, id)})
-			for it.Rewind(); it.Valid(); it.Next() {
-				if len(logKeys) == purgeMaxWrites {
-					more = true
-					break
+			for _, p := range []string{pLog, pCheck} {
+				it := txn.NewIterator(badger.IteratorOptions{Prefix: scope(p, id)})
+				for it.Rewind(); it.Valid(); it.Next() {
+					if len(logKeys) == purgeMaxWrites {
+						more = true
+						break
+					}
+					logKeys = append(logKeys, it.Item().KeyCopy(nil))
 				}
-				logKeys = append(logKeys, it.Item().KeyCopy(nil))
+				it.Close()
 			}
-			it.Close()
 			for _, k := range logKeys {
 				if err := txn.Delete(k); err != nil {
 					return err

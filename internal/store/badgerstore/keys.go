@@ -29,6 +29,9 @@ const (
 	pLog       = "l/"
 	pSchedule  = "sc/"
 	pLease     = "le/"
+	pFlowVer   = "fv/" // fv/<ws>\0<path>\0<version u64> → Flow
+	pFlowLast  = "fl/" // fl/<ws>\0<path> → flowLatest
+	pCheck     = "ck/" // ck/<job>\0<name> → checkpoint value
 )
 
 // key joins a prefix and 0-separated parts.

@@ -1,0 +1,300 @@
+package badgerstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"github.com/runlet/runlet/internal/store"
+)
+
+// flowLatest is the record at fl/<ws>\0<path>.
+type flowLatest struct {
+	Version  int64 `json:"version"`
+	Archived bool  `json:"archived,omitempty"`
+}
+
+func flowVersionKey(ws, path string, v int64) []byte {
+	return u64(scope(pFlowVer, ws, path), uint64(v))
+}
+
+// CreateFlow stores a new version of a flow and makes it the path's latest
+// (and not archived), setting f.Version. Durable.
+func (s *Store) CreateFlow(ctx context.Context, f *store.Flow) error {
+	if err := check("workspace", f.Workspace); err != nil {
+		return err
+	}
+	if err := check("flow path", f.Path); err != nil {
+		return err
+	}
+	err := s.update(ctx, func(txn *badger.Txn) error {
+		lk := key(pFlowLast, f.Workspace, f.Path)
+		var cur flowLatest
+		if _, err := getJSON(txn, lk, &cur); err != nil {
+			return err
+		}
+		f.Version, f.Archived = cur.Version+1, false
+		if err := setJSON(txn, flowVersionKey(f.Workspace, f.Path, f.Version), f); err != nil {
+			return err
+		}
+		return setJSON(txn, lk, flowLatest{Version: f.Version})
+	})
+	if err != nil {
+		return err
+	}
+	return s.durable()
+}
+
+// GetFlow returns a version of a flow; version 0 is the latest, which is
+// ErrNotFound when the path is archived. A numbered version is returned
+// archived or not (its Archived field is the path's).
+func (s *Store) GetFlow(ctx context.Context, ws, path string, version int64) (*store.Flow, error) {
+	if err := check("flow path", path); err != nil {
+		return nil, err
+	}
+	var f store.Flow
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		var l flowLatest
+		found, err := getJSON(txn, key(pFlowLast, ws, path), &l)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("flow %q: %w", path, store.ErrNotFound)
+		}
+		if version == 0 {
+			if l.Archived {
+				return fmt.Errorf("flow %q is archived: %w", path, store.ErrNotFound)
+			}
+			version = l.Version
+		}
+		found, err = getJSON(txn, flowVersionKey(ws, path, version), &f)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("flow %q version %d: %w", path, version, store.ErrNotFound)
+		}
+		f.Archived = l.Archived
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// ListFlows returns the latest version of every flow under prefix that is
+// not archived, sorted by path.
+func (s *Store) ListFlows(ctx context.Context, ws, prefix string) ([]store.Flow, error) {
+	if err := check("workspace", ws); err != nil {
+		return nil, err
+	}
+	if err := checkPrefix(prefix); err != nil {
+		return nil, err
+	}
+	var out []store.Flow
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		base := scope(pFlowLast, ws)
+		type ent struct {
+			path string
+			v    int64
+		}
+		var ents []ent
+		err := scan(ctx, txn, append(base, prefix...), func(item *badger.Item) error {
+			var l flowLatest
+			if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &l) }); err != nil {
+				return err
+			}
+			if !l.Archived {
+				ents = append(ents, ent{string(item.Key()[len(base):]), l.Version})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			var f store.Flow
+			if _, err := getJSON(txn, flowVersionKey(ws, e.path, e.v), &f); err != nil {
+				return err
+			}
+			out = append(out, f)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FlowHistory returns every version of a flow, newest first.
+func (s *Store) FlowHistory(ctx context.Context, ws, path string) ([]store.Flow, error) {
+	if err := check("flow path", path); err != nil {
+		return nil, err
+	}
+	var out []store.Flow
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		var l flowLatest
+		found, err := getJSON(txn, key(pFlowLast, ws, path), &l)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("flow %q: %w", path, store.ErrNotFound)
+		}
+		return scan(ctx, txn, scope(pFlowVer, ws, path), func(item *badger.Item) error {
+			var f store.Flow
+			if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &f) }); err != nil {
+				return err
+			}
+			f.Archived = l.Archived
+			out = append(out, f)
+			return nil
+		})
+	})
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, err
+}
+
+// ArchiveFlow hides (or shows again) a flow from GetFlow(…, 0) and
+// ListFlows; numbered versions stay readable.
+func (s *Store) ArchiveFlow(ctx context.Context, ws, path string, archived bool) error {
+	err := s.update(ctx, func(txn *badger.Txn) error {
+		lk := key(pFlowLast, ws, path)
+		var l flowLatest
+		found, err := getJSON(txn, lk, &l)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("flow %q: %w", path, store.ErrNotFound)
+		}
+		l.Archived = archived
+		return setJSON(txn, lk, l)
+	})
+	if err != nil {
+		return err
+	}
+	return s.durable()
+}
+
+// DeleteFlow removes every version of a flow.
+func (s *Store) DeleteFlow(ctx context.Context, ws, path string) error {
+	if err := check("flow path", path); err != nil {
+		return err
+	}
+	err := s.update(ctx, func(txn *badger.Txn) error {
+		lk := key(pFlowLast, ws, path)
+		found, err := exists(txn, lk)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("flow %q: %w", path, store.ErrNotFound)
+		}
+		var keys [][]byte
+		if err := scan(ctx, txn, scope(pFlowVer, ws, path), func(item *badger.Item) error {
+			keys = append(keys, item.KeyCopy(nil))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		return txn.Delete(lk)
+	})
+	if err != nil {
+		return err
+	}
+	return s.durable()
+}
+
+// PutScriptVersion stores a script version by hash only; an existing hash
+// is left as is. Durable.
+func (s *Store) PutScriptVersion(ctx context.Context, sc store.Script) error {
+	if err := check("workspace", sc.Workspace); err != nil {
+		return err
+	}
+	if err := check("script hash", sc.Hash); err != nil {
+		return err
+	}
+	err := s.update(ctx, func(txn *badger.Txn) error {
+		vk := key(pVersion, sc.Workspace, sc.Hash)
+		dup, err := exists(txn, vk)
+		if err != nil || dup {
+			return err
+		}
+		return setJSON(txn, vk, sc)
+	})
+	if err != nil {
+		return err
+	}
+	return s.durable()
+}
+
+// UpdateFlowStatus writes a running job's flow status. Not fsync'd: the
+// status is a view of the child jobs, which are.
+func (s *Store) UpdateFlowStatus(ctx context.Context, id, owner string, st *store.FlowStatus) error {
+	if err := check("job id", id); err != nil {
+		return err
+	}
+	return s.update(ctx, func(txn *badger.Txn) error {
+		cur, err := getJob(txn, id)
+		if err != nil {
+			return err
+		}
+		if cur.Status != store.StatusRunning || cur.LeaseOwner != owner {
+			return fmt.Errorf("job %s: %s under %q, not running under %q: %w", id, cur.Status, cur.LeaseOwner, owner, store.ErrConflict)
+		}
+		cur.Flow = st
+		return setJSON(txn, jobKey(id), cur)
+	})
+}
+
+// PutCheckpoint records a job's checkpoint; durable: after an fsync.
+func (s *Store) PutCheckpoint(ctx context.Context, jobID, name string, v json.RawMessage, durable bool) error {
+	if err := check("job id", jobID); err != nil {
+		return err
+	}
+	if err := check("checkpoint name", name); err != nil {
+		return err
+	}
+	if len(v) == 0 {
+		v = json.RawMessage("null")
+	}
+	if err := s.update(ctx, func(txn *badger.Txn) error {
+		return txn.Set(key(pCheck, jobID, name), v)
+	}); err != nil {
+		return err
+	}
+	if durable {
+		return s.durable()
+	}
+	return nil
+}
+
+// Checkpoints returns all of a job's checkpoints.
+func (s *Store) Checkpoints(ctx context.Context, jobID string) (map[string]json.RawMessage, error) {
+	if err := check("job id", jobID); err != nil {
+		return nil, err
+	}
+	out := map[string]json.RawMessage{}
+	base := scope(pCheck, jobID)
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		return scan(ctx, txn, base, func(item *badger.Item) error {
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			out[string(item.Key()[len(base):])] = v
+			return nil
+		})
+	})
+	return out, err
+}
