@@ -3,7 +3,8 @@
 // A Go script never calls the ABI directly: runlet generates a wrapper that
 // decodes the job's arguments into main's parameters and registers it with
 // [Register]. Scripts use the helpers in this package for logging, state,
-// variables, resources, outbound HTTP and child jobs. Outside a runlet guest
+// variables, resources, outbound HTTP, child jobs and workflows ([Task],
+// [Step], [Sleep], [WaitForApproval]). Outside a runlet guest
 // (any GOOS other than wasip1) every host call returns [ErrNotInGuest], so the
 // package still compiles for editors and native tests.
 //
@@ -44,6 +45,12 @@
 // are listed as the Op constants; a newer ABI adds operations, never changes
 // the meaning of an existing one. Guest stdout and stderr (fd 1 and 2) are
 // captured by the host as log lines at info and error level.
+//
+// A task job (see [OpTask]) runs the same module with an argument document
+// that names the task instead of holding main's arguments: for a Go guest
+// {"__runlet_task":NAME,"input":JSON}, which the pdk dispatches to the
+// function registered with [Task]; for the QuickJS plugin
+// {"args":[...],"task":NAME}.
 //
 // # Isolation and randomness
 //

@@ -45,18 +45,25 @@ type Failure struct {
 	OOM     bool `json:"oom,omitempty"`
 }
 
-// invoke runs the registered entry, turning a returned error or a panic
-// into a Failure and the result into JSON.
+// invoke runs the registered entry, or the task a task job's argument
+// document {"__runlet_task":NAME,"input":JSON} names (see Task), turning a
+// returned error or a panic into a Failure and the result into JSON.
 func invoke(args []byte) (out []byte, failure *Failure) {
+	running = true
 	defer func() {
 		if r := recover(); r != nil {
 			out, failure = nil, &Failure{Message: fmt.Sprint(r), Stack: userStack(debug.Stack()), Panic: true}
 		}
 	}()
-	if entry == nil {
+	var res any
+	var err error
+	if name, input, ok := taskCall(args); ok {
+		res, err = runTask(name, input)
+	} else if entry == nil {
 		return nil, &Failure{Message: "pdk: no entry registered (was the script built by runlet?)"}
+	} else {
+		res, err = entry(args)
 	}
-	res, err := entry(args)
 	if err != nil {
 		return nil, &Failure{Message: err.Error()}
 	}
@@ -68,7 +75,7 @@ func invoke(args []byte) (out []byte, failure *Failure) {
 }
 
 // userStack drops the pdk's own frames from a panic stack so that the first
-// lines point at the script.
+// lines point at the script (main or a task).
 func userStack(stack []byte) string {
 	lines := strings.Split(strings.TrimRight(string(stack), "\n"), "\n")
 	// Skip the goroutine header, debug.Stack, and frames up to panic();
@@ -81,7 +88,8 @@ func userStack(stack []byte) string {
 		}
 	}
 	for i := 1; i < len(out); i += 2 {
-		if strings.Contains(out[i], ".RunletEntry(") {
+		// main's caller, or a task's (the closure Task registers)
+		if strings.Contains(out[i], ".RunletEntry(") || strings.Contains(out[i], "/pdk.Task[") {
 			out = out[:i]
 			break
 		}

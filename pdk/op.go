@@ -14,6 +14,34 @@ const (
 	OpRunScript      Op = 7 // {"path":P,"args":{...}} → result JSON
 	OpRunScriptAsync Op = 8 // {"path":P,"args":{...}} → job id string
 	OpWaitJob        Op = 9 // {"id":ID} → result JSON
+
+	// Workflows as code: a script that starts tasks (child jobs running a
+	// function of the same script version), checkpoints steps, sleeps and
+	// waits for approval. The host keeps what makes a run durable; when the
+	// job is started again after a restart, the guest replays it and the
+	// host answers from what it kept. See [Task] and [Step].
+
+	// OpTask starts a child job running task N of this same script
+	// version with args A, or, on replay, finds the one already started;
+	// it does not wait (use OpWaitJob). A Go task job gets the argument
+	// document {"__runlet_task":N,"input":A}; a JavaScript one
+	// {"args":A,"task":N} with A the positional arguments.
+	OpTask Op = 10 // {"name":N,"args":A} → {"id":CHILD_JOB_ID}
+	// OpStepGet looks up the checkpoint of the next occurrence of step N
+	// (the host counts occurrences per name within the job).
+	OpStepGet Op = 11 // {"name":N} → {"found":bool,"value":V}
+	// OpStepSet checkpoints the result of the occurrence OpStepGet found
+	// missing.
+	OpStepSet Op = 12 // {"name":N,"value":V} → {}
+	// OpSleep is a durable sleep: the host blocks, and after a restart
+	// sleeps only what is left.
+	OpSleep Op = 13 // {"seconds":S} → {}
+	// OpResumeURLs returns the links that approve or cancel this job's
+	// next OpWaitApproval.
+	OpResumeURLs Op = 14 // {"approver":A} → {"approvalPage":U,"resume":U,"cancel":U}
+	// OpWaitApproval suspends the job until it is approved; a cancel or
+	// the timeout (seconds; 0 the host's default) fails the call.
+	OpWaitApproval Op = 15 // {"timeout":S,"approver":A} → {"approved":true,"payload":V,"approver":A}
 )
 
 // Host-call statuses returned in the upper 32 bits of call.

@@ -179,7 +179,7 @@ export async function main() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"direct":{"ran":{"path":"f/ops/child","args":{"n":1}}},"id":"job-1","waited":{"waited":{"id":"job-1"}},"resume":"runlet: getResumeUrls is not available (flows are not supported yet)","variable":"runlet: getVariable is not supported by this host"}`
+	want := `{"direct":{"ran":{"path":"f/ops/child","args":{"n":1}}},"id":"job-1","waited":{"waited":{"id":"job-1"}},"resume":"runlet: getResumeUrls is not supported by this host","variable":"runlet: getVariable is not supported by this host"}`
 	if string(res.Output) != want {
 		t.Fatalf("got  %s\nwant %s", res.Output, want)
 	}

@@ -61,5 +61,9 @@ type ResumeUrls struct {
 	Resume       string `json:"resume"`
 }
 
-// GetResumeUrls is not available until runlet has flows.
-func GetResumeUrls(approver string) (ResumeUrls, error) { return ResumeUrls{}, ErrNotAvailable }
+// GetResumeUrls returns the links that approve or cancel the job's next
+// approval wait (pdk.WaitForApproval), for approver ("" for anyone).
+func GetResumeUrls(approver string) (ResumeUrls, error) {
+	u, err := pdk.GetResumeURLs(approver)
+	return ResumeUrls{ApprovalPage: u.ApprovalPage, Cancel: u.Cancel, Resume: u.Resume}, err
+}

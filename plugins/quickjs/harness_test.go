@@ -80,6 +80,9 @@ type guest struct {
 	failOps     map[uint32]string                             // op -> status 1 with this message
 	unsupported map[uint32]bool                               // op -> status 2
 	http        func(req []byte) (status uint64, resp []byte) // op 6
+	// ops answers the operations it has a function for, before the
+	// behaviour above (called with the guest's lock held).
+	ops map[uint32]func(req []byte) (status uint64, resp []byte)
 }
 
 type guestKey struct{}
@@ -148,6 +151,9 @@ func (g *guest) dispatch(op uint32, req []byte) (status uint64, resp []byte) {
 	}
 	if msg, ok := g.failOps[op]; ok {
 		return 1, []byte(msg)
+	}
+	if f := g.ops[op]; f != nil {
+		return f(req)
 	}
 	if op == 6 && g.http != nil {
 		return g.http(req)

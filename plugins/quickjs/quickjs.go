@@ -14,6 +14,8 @@
 // snapshots. Each job is runlet_alloc + runlet_run with the JSON document
 // {"args":[...]} holding main's arguments in parameter order; the result
 // is JSON.stringify of main's (awaited) value, undefined becoming null.
+// A task job (workflows as code) gets {"args":[...],"task":"NAME"} and
+// runs the script's task function NAME instead of main.
 // The script's module name is "<script>", so stack traces read
 // "at main (<script>:LINE)".
 package quickjs
@@ -26,4 +28,4 @@ import _ "embed"
 var Wasm []byte
 
 // SHA256 is the hex SHA-256 of Wasm, written by build.sh.
-const SHA256 = "6f10fba9b756b07888076bc7783ba5f21d3320a8ac6a8d03ec6cbbdec7eb282b"
+const SHA256 = "8ad4973812635217c540c37df9aa302e4cf5ccb935359ae998f456c71dde188f"

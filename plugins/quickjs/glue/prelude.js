@@ -12,6 +12,10 @@
  * native.random(n) -> ArrayBuffer         n bytes from WASI random_get
  * native.now() -> ms                      monotonic clock
  * native.env() -> {name: value}           the WASI environment
+ *
+ * The returned hooks: next(), fire() and reset() for the event loop,
+ * findTask(name, ns) for task jobs, and exports, the module exports
+ * written here (the workflow functions).
  */
 (function (native) {
   "use strict";
@@ -727,6 +731,125 @@
   }
   def(g, "URL", URL);
 
+  /* ---- workflows as code ----
+   * The workflow exports of the "runlet" / "windmill-client" module (the
+   * glue adds them to the C functions there): tasks run as child jobs of
+   * the same script, steps are checkpointed by the host, sleeps and
+   * approvals are durable. Host ops 9-15 (pdk/op.go). */
+
+  /* host call op with the request object; the parsed JSON response
+     (undefined when the host sent none). Throws the host's Error. */
+  function hostJSON(op, req, name) {
+    const s = native.call(op, JSON.stringify(req), name);
+    return s === "" ? undefined : JSON.parse(s);
+  }
+
+  const TASK = Symbol("runlet.task"); /* a task's wrapper -> the task */
+  const tasks = new Map();            /* name -> function, registered while the script loads */
+  let running = false;                /* a run has started (the script is loaded) */
+
+  /* A started task (child job): a thenable that waits for the job, a
+     blocking host call, when it is first awaited; so tasks started one
+     after the other, e.g. in Promise.all([t(a)(1), t(b)(2)]), all run
+     before the first wait. */
+  class TaskRun {
+    #id; #error; #promise = null;
+    constructor(id, error) { this.#id = id; this.#error = error; }
+    /* the child job's id (undefined when it could not be started) */
+    get id() { return this.#id; }
+    #wait() {
+      if (!this.#promise) {
+        try {
+          if (this.#error) throw this.#error;
+          this.#promise = Promise.resolve(hostJSON(9, { id: this.#id }, "waitJob"));
+        } catch (e) {
+          this.#promise = Promise.reject(e);
+        }
+      }
+      return this.#promise;
+    }
+    then(onFulfilled, onRejected) { return this.#wait().then(onFulfilled, onRejected); }
+    catch(onRejected) { return this.#wait().catch(onRejected); }
+    finally(onFinally) { return this.#wait().finally(onFinally); }
+  }
+
+  /* task(fn) -> (...args) => thenable: each call starts a child job that
+     runs fn(...args) in this same script (op 10) and does not wait; the
+     thenable resolves to the job's result (op 9). The task job finds fn by
+     its name: an exported function of that name, or one given to task() at
+     the top level of the script (task() calls inside main register
+     nothing, since a task job does not run main). */
+  function task(fn) {
+    if (typeof fn === "string")
+      throw new TypeError("task(path, fn): tasks running another script are not supported; use runScript(path, args)");
+    if (typeof fn !== "function") throw new TypeError("task: the argument must be a function");
+    if (fn[TASK]) return fn;
+    const name = fn.name;
+    if (typeof name !== "string" || name === "")
+      throw new TypeError("task: the function must be named (task(async function fetchUser(id) {...})): a task job finds it by its name");
+    if (!running) tasks.set(name, fn);
+    const start = function (...args) {
+      let id, error;
+      try {
+        id = hostJSON(10, { name, args }, "task").id;
+      } catch (e) {
+        error = e;
+      }
+      return new TaskRun(id, error);
+    };
+    Object.defineProperty(start, "name", { value: name });
+    Object.defineProperty(start, TASK, { value: fn });
+    return start;
+  }
+
+  /* step(name, fn): fn's result checkpointed under name (ops 11, 12); a
+     replayed run gets the checkpoint back without calling fn. */
+  async function step(name, fn) {
+    if (typeof fn !== "function") throw new TypeError("step: the second argument must be a function");
+    name = String(name);
+    const got = hostJSON(11, { name }, "step");
+    if (got && got.found) return got.value;
+    const v = await fn();
+    hostJSON(12, { name, value: v === undefined ? null : v }, "step");
+    return v;
+  }
+
+  async function sleep(seconds) {
+    const s = Number(seconds);
+    if (!(s >= 0 && s < Infinity)) throw new TypeError("sleep: seconds must be a finite number >= 0");
+    hostJSON(13, { seconds: s }, "sleep");
+  }
+
+  async function getResumeUrls(approver) {
+    return hostJSON(14, approver == null ? {} : { approver: String(approver) }, "getResumeUrls");
+  }
+
+  async function waitForApproval(options) {
+    const o = options || {}, req = {};
+    if (o.timeout !== undefined) req.timeout = Number(o.timeout);
+    if (o.approver !== undefined) req.approver = String(o.approver);
+    return hostJSON(15, req, "waitForApproval");
+  }
+
+  /* workflow(fn) -> fn: Windmill's marker (export const main = workflow(...)) */
+  function workflow(fn) {
+    if (typeof fn !== "function") throw new TypeError("workflow: the argument must be a function");
+    return fn;
+  }
+
+  /* The function a task job runs: the task registered as name while the
+     script loaded, else the module's export name (a task's wrapper stands
+     for its task). */
+  function findTask(name, ns) {
+    let fn = tasks.get(name);
+    if (fn === undefined) fn = ns[name];
+    if (typeof fn === "function" && fn[TASK]) fn = fn[TASK];
+    if (typeof fn !== "function")
+      throw new Error("task \"" + name + "\" not found: a task must be a named function exported by the script " +
+        "or given to task() at its top level");
+    return fn;
+  }
+
   /* ---- timers ---- */
   let timers = new Map(); /* id -> {fn, args, at, every, seq} */
   let nextId = 1, seq = 0;
@@ -767,6 +890,11 @@
     reset() {
       if (timers.size) timers = new Map();
       envCache = null;
+      running = true;
     },
+    /* findTask(name, namespace) -> the function a task job runs */
+    findTask,
+    /* the module exports written in JavaScript (the glue's WF_EXPORTS) */
+    exports: { task, step, sleep, getResumeUrls, waitForApproval, workflow },
   };
 })

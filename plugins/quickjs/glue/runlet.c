@@ -10,14 +10,17 @@
  *   runlet_abi_v1()                    marker
  *   runlet_alloc(size) -> ptr          a buffer for the host, valid until the next call
  *   runlet_load(ptr, len) -> 0|1       compile and evaluate the script (an ES module) once
- *   runlet_run(ptr, len) -> 0|1        call the module's main with {"args":[...]}
+ *   runlet_run(ptr, len) -> 0|1        call the module's main with {"args":[...]}, or,
+ *                                      for a task job's {"args":[...],"task":NAME},
+ *                                      the task function NAME (workflows as code)
  *   runlet_warmup()                    exercise lazy initialisation before the snapshot
  *   runlet_reseed()                    reseed Math.random after a snapshot restore
  *
  * Imports, module "runlet": result_set, error_set, log, call, recv.
  *
  * The JavaScript environment beyond QuickJS's (atob/btoa, TextEncoder,
- * fetch, crypto, timers, process.env, URL) is glue/prelude.js, compiled in
+ * fetch, crypto, timers, process.env, URL, and the workflow exports of
+ * the "runlet" module: task, step, sleep, ...) is glue/prelude.js, compiled in
  * as the string prelude_js and evaluated once when the runtime is created,
  * on top of four natives (host call, random_get, monotonic clock, WASI
  * environment). runlet_run's loop drains promise jobs and, while main's
@@ -70,6 +73,8 @@ enum {
     OP_RUN_SCRIPT = 7,
     OP_RUN_SCRIPT_ASYNC = 8,
     OP_WAIT_JOB = 9,
+    /* 10-15 (workflows: task, steps, sleep, approvals) are called from
+       glue/prelude.js */
 };
 enum {
     STATUS_OK = 0,
@@ -95,6 +100,7 @@ IMPORT("recv") void host_recv(void *ptr);
 static JSRuntime *rt;
 static JSContext *ctx;
 static JSValue main_fn = JS_UNDEFINED; /* the script's exported main */
+static JSValue script_ns = JS_UNDEFINED; /* the script's module namespace */
 static BOOL loaded;
 
 /* The in-guest deadline and heap limit of the current run (runlet_begin).
@@ -595,19 +601,13 @@ static JSValue js_wait_job(JSContext *c, JSValueConst this_val, int argc,
     return host_op(c, OP_WAIT_JOB, "waitJob", request1(c, "id", id), FALSE);
 }
 
-/* getResumeUrls(): approval links exist once runlet has flows. */
-static JSValue js_get_resume_urls(JSContext *c, JSValueConst this_val, int argc,
-                                  JSValueConst *argv)
-{
-    static const char msg[] = "runlet: getResumeUrls is not available (flows are not supported yet)";
-    return settled_promise(c, new_error(c, msg, sizeof(msg) - 1), TRUE);
-}
-
 static const JSCFunctionListEntry js_runlet_funcs[] = {
     JS_CFUNC_MAGIC_DEF("runScript", 2, js_run_script, OP_RUN_SCRIPT),
     JS_CFUNC_MAGIC_DEF("runScriptAsync", 2, js_run_script, OP_RUN_SCRIPT_ASYNC),
+    /* Windmill's names */
+    JS_CFUNC_MAGIC_DEF("runScriptByPath", 2, js_run_script, OP_RUN_SCRIPT),
+    JS_CFUNC_MAGIC_DEF("runScriptByPathAsync", 2, js_run_script, OP_RUN_SCRIPT_ASYNC),
     JS_CFUNC_DEF("waitJob", 1, js_wait_job),
-    JS_CFUNC_DEF("getResumeUrls", 0, js_get_resume_urls),
     JS_CFUNC_DEF("getState", 0, js_get_state),
     JS_CFUNC_DEF("setState", 1, js_set_state),
     JS_CFUNC_DEF("compareAndSetState", 2, js_cas_state),
@@ -615,9 +615,24 @@ static const JSCFunctionListEntry js_runlet_funcs[] = {
     JS_CFUNC_MAGIC_DEF("getResource", 1, js_get_path, OP_RESOURCE_GET),
 };
 
+/* The module's exports written in JavaScript: the properties of the
+   prelude's hooks.exports (the workflow functions). */
+static const char *const js_exports[] = {
+    "task", "step", "sleep", "getResumeUrls", "waitForApproval", "workflow",
+};
+static JSValue prelude_exports = JS_UNDEFINED;
+
 static int runlet_module_init(JSContext *c, JSModuleDef *m)
 {
-    return JS_SetModuleExportList(c, m, js_runlet_funcs, countof(js_runlet_funcs));
+    size_t i;
+    if (JS_SetModuleExportList(c, m, js_runlet_funcs, countof(js_runlet_funcs)) < 0)
+        return -1;
+    for(i = 0; i < countof(js_exports); i++) {
+        JSValue v = JS_GetPropertyStr(c, prelude_exports, js_exports[i]);
+        if (JS_IsException(v) || JS_SetModuleExport(c, m, js_exports[i], v) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* Import specifiers are used as they are (no path resolution): the only
@@ -640,6 +655,9 @@ static JSModuleDef *module_loader(JSContext *c, const char *name, void *opaque)
         return NULL;
     if (JS_AddModuleExportList(c, m, js_runlet_funcs, countof(js_runlet_funcs)) < 0)
         return NULL;
+    for(size_t i = 0; i < countof(js_exports); i++)
+        if (JS_AddModuleExport(c, m, js_exports[i]) < 0)
+            return NULL;
     return m;
 }
 
@@ -790,9 +808,10 @@ static const JSCFunctionListEntry js_native_funcs[] = {
 };
 
 /* The prelude's hooks: next() -> ms until the earliest timer or -1,
-   fire() runs the earliest due timer, reset() starts a run. */
+   fire() runs the earliest due timer, reset() starts a run,
+   findTask(name, ns) -> the function a task job runs. */
 static JSValue hook_next = JS_UNDEFINED, hook_fire = JS_UNDEFINED,
-               hook_reset = JS_UNDEFINED;
+               hook_reset = JS_UNDEFINED, hook_find_task = JS_UNDEFINED;
 
 /* Evaluate the prelude in ctx and keep its hooks; FALSE on failure
    (reported by the caller). */
@@ -814,9 +833,21 @@ static BOOL load_prelude(void)
     hook_next = JS_GetPropertyStr(ctx, hooks, "next");
     hook_fire = JS_GetPropertyStr(ctx, hooks, "fire");
     hook_reset = JS_GetPropertyStr(ctx, hooks, "reset");
+    hook_find_task = JS_GetPropertyStr(ctx, hooks, "findTask");
+    prelude_exports = JS_GetPropertyStr(ctx, hooks, "exports");
     JS_FreeValue(ctx, hooks);
-    return JS_IsFunction(ctx, hook_next) && JS_IsFunction(ctx, hook_fire) &&
-           JS_IsFunction(ctx, hook_reset);
+    if (!JS_IsFunction(ctx, hook_next) || !JS_IsFunction(ctx, hook_fire) ||
+        !JS_IsFunction(ctx, hook_reset) || !JS_IsFunction(ctx, hook_find_task) ||
+        !JS_IsObject(prelude_exports))
+        return FALSE;
+    for(size_t i = 0; i < countof(js_exports); i++) {
+        JSValue v = JS_GetPropertyStr(ctx, prelude_exports, js_exports[i]);
+        BOOL ok = JS_IsFunction(ctx, v);
+        JS_FreeValue(ctx, v);
+        if (!ok)
+            return FALSE;
+    }
+    return TRUE;
 }
 
 /* Call a hook; returns its value or JS_EXCEPTION. */
@@ -976,8 +1007,8 @@ static const char *input(uint32_t ptr, uint32_t len, BOOL *owned)
     return q;
 }
 
-/* Evaluate the compiled module mod (consumed) and keep its main. FALSE
-   on failure (reported). */
+/* Evaluate the compiled module mod (consumed) and keep its namespace and
+   main. FALSE on failure (reported). */
 static BOOL start_script(JSValue mod)
 {
     JSModuleDef *m = JS_VALUE_GET_PTR(mod);
@@ -999,18 +1030,20 @@ static BOOL start_script(JSValue mod)
         return FALSE;
     }
     main_fn = JS_GetPropertyStr(ctx, ns, "main");
-    JS_FreeValue(ctx, ns);
     if (JS_IsException(main_fn)) {
+        JS_FreeValue(ctx, ns);
         main_fn = JS_UNDEFINED;
         report_exception(JS_GetException(ctx));
         return FALSE;
     }
     if (!JS_IsFunction(ctx, main_fn)) {
+        JS_FreeValue(ctx, ns);
         JS_FreeValue(ctx, main_fn);
         main_fn = JS_UNDEFINED;
         report_message("Error", "the script does not export a function main");
         return FALSE;
     }
+    script_ns = ns;
     return TRUE;
 }
 
@@ -1070,11 +1103,14 @@ static JSValue js_settle(JSContext *c, JSValueConst this_val, int argc,
     return JS_UNDEFINED;
 }
 
-/* The arguments of main from the document {"args":[...]}. Returns the
-   array (or undefined for no arguments) or JS_EXCEPTION. */
-static JSValue parse_args(const char *buf, size_t len)
+/* The arguments of main from the document {"args":[...]}, or of a task
+   from a task job's {"args":[...],"task":NAME}. Returns the array (or
+   undefined for no arguments) or JS_EXCEPTION, and sets *task to NAME
+   (a string) or undefined. */
+static JSValue parse_args(const char *buf, size_t len, JSValue *task)
 {
     JSValue doc, args;
+    *task = JS_UNDEFINED;
     if (len == 0)
         return JS_UNDEFINED;
     doc = JS_ParseJSON(ctx, buf, len, "<args>");
@@ -1083,6 +1119,15 @@ static JSValue parse_args(const char *buf, size_t len)
     if (!JS_IsObject(doc) || JS_IsArray(ctx, doc)) {
         JS_FreeValue(ctx, doc);
         return JS_ThrowTypeError(ctx, "runlet: the job arguments must be a JSON object {\"args\":[...]}");
+    }
+    *task = JS_GetPropertyStr(ctx, doc, "task");
+    if (JS_IsNull(*task))
+        *task = JS_UNDEFINED;
+    if (!JS_IsUndefined(*task) && !JS_IsString(*task)) {
+        JS_FreeValue(ctx, *task);
+        *task = JS_UNDEFINED;
+        JS_FreeValue(ctx, doc);
+        return JS_ThrowTypeError(ctx, "runlet: \"task\" must be the name of a task function");
     }
     args = JS_GetPropertyStr(ctx, doc, "args");
     JS_FreeValue(ctx, doc);
@@ -1132,9 +1177,9 @@ static int run_loop(void)
     }
 }
 
-/* Call main with the arguments; returns its value, awaited when it is a
-   promise (or thenable), or JS_EXCEPTION. */
-static JSValue call_main(JSValueConst args)
+/* Call fn (main or a task) with the arguments; returns its value,
+   awaited when it is a promise (or thenable), or JS_EXCEPTION. */
+static JSValue call_main(JSValueConst fn, JSValueConst args)
 {
     JSValue *argv = NULL, ret, then;
     uint32_t argc = 0, i;
@@ -1155,7 +1200,7 @@ static JSValue call_main(JSValueConst args)
         for(i = 0; i < argc; i++)
             argv[i] = JS_GetPropertyUint32(ctx, args, i);
     }
-    ret = JS_Call(ctx, main_fn, JS_UNDEFINED, argc, (JSValueConst *)argv);
+    ret = JS_Call(ctx, fn, JS_UNDEFINED, argc, (JSValueConst *)argv);
     for(i = 0; i < argc; i++)
         JS_FreeValue(ctx, argv[i]);
     free(argv);
@@ -1238,7 +1283,7 @@ EXPORT("runlet_run") uint32_t runlet_run(uint32_t ptr, uint32_t len)
 {
     const char *buf;
     BOOL owned;
-    JSValue args, ret, json;
+    JSValue args, task, fn, ret, json;
     const char *s;
     size_t n;
 
@@ -1259,22 +1304,38 @@ EXPORT("runlet_run") uint32_t runlet_run(uint32_t ptr, uint32_t len)
         report_message("InternalError", "out of memory");
         return 1;
     }
-    args = parse_args(buf, len);
+    args = parse_args(buf, len, &task);
     if (owned)
         free((void *)buf);
     /* timers and the environment of an earlier run are gone */
     ret = call_hook(hook_reset);
     if (JS_IsException(ret)) {
         JS_FreeValue(ctx, args);
+        JS_FreeValue(ctx, task);
         report_exception(JS_GetException(ctx));
         return 1;
     }
     JS_FreeValue(ctx, ret);
     if (JS_IsException(args)) {
+        JS_FreeValue(ctx, task);
         report_exception(JS_GetException(ctx));
         return 1;
     }
-    ret = call_main(args);
+    if (JS_IsUndefined(task)) {
+        fn = JS_DupValue(ctx, main_fn);
+    } else {
+        /* a task job: the task function named task */
+        JSValue fargs[2] = { task, script_ns };
+        fn = JS_Call(ctx, hook_find_task, JS_UNDEFINED, 2, (JSValueConst *)fargs);
+        JS_FreeValue(ctx, task);
+        if (JS_IsException(fn)) {
+            JS_FreeValue(ctx, args);
+            report_exception(JS_GetException(ctx));
+            return 1;
+        }
+    }
+    ret = call_main(fn, args);
+    JS_FreeValue(ctx, fn);
     JS_FreeValue(ctx, args);
     if (JS_IsException(ret)) {
         report_exception(JS_GetException(ctx));
