@@ -60,11 +60,58 @@ type Config struct {
 	// schedules resume (with their catch-up policy) within this time;
 	// default 15 s.
 	LeaderLease time.Duration
+
+	// FlowMaxModules bounds the modules of one flow, nested ones included;
+	// default 1,000.
+	FlowMaxModules int
+	// FlowMaxIterations caps a while-loop's iterations (the run fails
+	// beyond it) and a for-loop's items; default 10,000.
+	FlowMaxIterations int
+	// ExprTimeout and ExprMemory bound one evaluation of a flow's
+	// JavaScript expressions (in the sandbox); defaults 1 s and 64 MiB.
+	ExprTimeout time.Duration
+	ExprMemory  int64
+	// StepFsync makes every flow step's end and workflow checkpoint reach
+	// the disk (fsync, shared by concurrent writers) before the flow goes
+	// on: completed steps then survive a power loss. Default false: they
+	// survive a process crash (kill -9; the record is in the store's log in
+	// the kernel's page cache), and after a power loss the steps finished
+	// since the last fsync run again. The flow run itself is always
+	// fsync'd when accepted.
+	StepFsync *bool
+	// PublicURL is the base of the resume/cancel URLs of suspended flow
+	// steps and approvals (e.g. https://runlet.example.com); default
+	// http://<listen address>.
+	PublicURL string
+	// ResumeKey signs resume URLs (HMAC-SHA256); default: a random key
+	// kept in DataDir/resume.key (created on first start).
+	ResumeKey []byte
+	// SuspendTimeout is how long a suspended step waits for approval when
+	// the module sets no timeout; default 30 minutes.
+	SuspendTimeout time.Duration
 }
+
+// stepFsync reports whether flow steps and checkpoints are fsync'd.
+func (c Config) stepFsync() bool { return c.StepFsync != nil && *c.StepFsync }
 
 func (c Config) withDefaults() Config {
 	if c.QueueLimit <= 0 {
 		c.QueueLimit = 10000
+	}
+	if c.FlowMaxModules <= 0 {
+		c.FlowMaxModules = 1000
+	}
+	if c.FlowMaxIterations <= 0 {
+		c.FlowMaxIterations = 10000
+	}
+	if c.ExprTimeout <= 0 {
+		c.ExprTimeout = time.Second
+	}
+	if c.ExprMemory <= 0 {
+		c.ExprMemory = 64 << 20
+	}
+	if c.SuspendTimeout <= 0 {
+		c.SuspendTimeout = 30 * time.Minute
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 16 << 20

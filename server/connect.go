@@ -18,7 +18,7 @@ import (
 	"github.com/runlet/runlet/gen/runlet/v1/runletv1connect"
 )
 
-// The Connect API (proto/runlet/v1): eight services on the REST port,
+// The Connect API (proto/runlet/v1): nine services on the REST port,
 // each call served over Connect, gRPC and gRPC-Web by connect-go, plus
 // gRPC reflection. Every handler is a thin translation onto the service
 // layer; authentication and error mapping live in one interceptor.
@@ -38,6 +38,7 @@ func (s *Server) connectRoutes(mux *http.ServeMux) {
 	mux.Handle(runletv1connect.NewTokenServiceHandler(tokenAPI{a}, opts...))
 	mux.Handle(runletv1connect.NewUserServiceHandler(userAPI{a}, opts...))
 	mux.Handle(runletv1connect.NewScheduleServiceHandler(scheduleAPI{a}, opts...))
+	mux.Handle(runletv1connect.NewFlowServiceHandler(flowAPI{a}, opts...))
 	// Reflection needs no token: it describes the API, not the data.
 	r := grpcreflect.NewStaticReflector(ConnectServices...)
 	mux.Handle(grpcreflect.NewHandlerV1(r))
@@ -54,6 +55,7 @@ var ConnectServices = []string{
 	runletv1connect.TokenServiceName,
 	runletv1connect.UserServiceName,
 	runletv1connect.ScheduleServiceName,
+	runletv1connect.FlowServiceName,
 }
 
 // connectAPI is what every service's handlers share.

@@ -158,7 +158,8 @@ var jobStatuses = map[string]runletv1.JobStatus{
 	store.StatusSkipped:  runletv1.JobStatus_JOB_STATUS_SKIPPED,
 }
 
-// jobPB converts a job; a successful job carries its result.
+// jobPB converts a job; a successful job carries its result, a flow run
+// its progress.
 func jobPB(j *store.Job) *runletv1.Job {
 	out := &runletv1.Job{
 		Id: j.ID, Workspace: j.Workspace, ScriptPath: j.ScriptPath, ScriptHash: j.ScriptHash, Language: j.Language,
@@ -166,6 +167,7 @@ func jobPB(j *store.Job) *runletv1.Job {
 		ParentJob: j.ParentJob, RootJob: j.RootJob, CreatedBy: j.CreatedBy, CreatedAt: timestamp(j.CreatedAt),
 		ScheduledFor: timestamp(j.ScheduledFor), StartedAt: timestamp(j.StartedAt), CompletedAt: timestamp(j.CompletedAt),
 		Attempt: int32(j.Attempt), CanceledBy: j.CanceledBy, CancelReason: text(j.CancelReason),
+		FlowStatusJson: flowStatusJSON(j),
 	}
 	if j.OK() {
 		out.Result = jsonValue(resultOf(j))

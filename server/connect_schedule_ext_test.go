@@ -158,7 +158,7 @@ func TestConnectSchedules(t *testing.T) {
 	_, err = c.CreateSchedule(ctx, connect.NewRequest(&runletv1.CreateScheduleRequest{Path: "f/ops/flowy",
 		Settings: &runletv1.ScheduleSettings{Cron: "* * * * *", FlowPath: "f/ops/flow"}}))
 	if err == nil {
-		t.Fatal("a flow schedule was accepted")
+		t.Fatal("a schedule of a missing flow was accepted")
 	}
 	var ce *connect.Error
 	if !errors.As(err, &ce) || ce.Code() == connect.CodeInternal {

@@ -72,6 +72,16 @@ func (s *Service) recoverInterrupted(ctx context.Context) error {
 		return err
 	}
 	for _, j := range jobs {
+		if s.resumable(ctx, &j) {
+			// A flow run, or a workflow with checkpoints: it resumes where
+			// it was (its finished steps are not run again), same attempt.
+			j.ScheduledFor = time.Now().UTC()
+			s.log.Info("resuming an interrupted flow or workflow", "job", j.ID, "path", j.ScriptPath, "workspace", j.Workspace)
+			if err := s.st.Requeue(ctx, j); err != nil {
+				return err
+			}
+			continue
+		}
 		sc, _ := s.st.GetScriptByHash(ctx, j.Workspace, j.ScriptHash)
 		if sc != nil {
 			if delay, ok := retryDelay(retryPolicy(&j, sc), j.Attempt); ok {
@@ -93,6 +103,19 @@ func (s *Service) recoverInterrupted(ctx context.Context) error {
 		s.scheduledJobEnded(ctx, &j)
 	}
 	return nil
+}
+
+// resumable reports whether an interrupted job runs again rather than
+// failing: flow runs (they resume), their steps and workflow tasks (their
+// parent waits for them: they run again, at least once in all), and
+// scripts that checkpointed (a workflow as code that started a task or
+// finished a step resumes).
+func (s *Service) resumable(ctx context.Context, j *store.Job) bool {
+	if j.Kind == store.JobKindFlow || j.Task != "" || (j.StepID != "" && j.ParentJob != "") {
+		return true
+	}
+	cps, err := s.st.Checkpoints(ctx, j.ID)
+	return err == nil && len(cps) > 0
 }
 
 // runner claims and executes jobs until ctx ends (or, for a temporary
@@ -204,6 +227,10 @@ func (s *Service) execute(ctx context.Context, j *store.Job) {
 		j.Result = nil
 		s.finish(ctx, j)
 	}
+	if j.Kind == store.JobKindFlow {
+		s.runFlowJob(ctx, jctx, j, rj)
+		return
+	}
 	sc, err := s.st.GetScriptByHash(ctx, j.Workspace, j.ScriptHash)
 	if err != nil {
 		fail("ScriptNotFound", fmt.Sprintf("script version %s: %v", j.ScriptHash, err), "")
@@ -243,32 +270,24 @@ func (s *Service) execute(ctx context.Context, j *store.Job) {
 		fail("ArgumentError", err.Error(), "")
 		return
 	}
-	guestArgs, err := bs.built.Args(args)
+	var guestArgs json.RawMessage
+	if j.Task != "" {
+		guestArgs, err = taskArgs(sc.Language, j.Task, args)
+	} else {
+		guestArgs, err = bs.built.Args(args)
+	}
 	if err != nil {
 		fail("ArgumentError", err.Error(), "")
 		return
 	}
-	// Heartbeats keep the lease while the job runs.
-	hbDone := make(chan struct{})
-	defer close(hbDone)
-	go func() {
-		t := time.NewTicker(s.cfg.Lease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-hbDone:
-				return
-			case <-t.C:
-				if err := s.st.Heartbeat(ctx, j.ID, s.owner, time.Now().UTC().Add(s.cfg.Lease)); err != nil {
-					s.log.Warn("heartbeat failed", "job", j.ID, "err", err)
-				}
-			}
-		}
-	}()
+	defer s.heartbeat(ctx, j)()
 	caller := &jobCaller{s: s, job: j, secrets: secrets}
 	rjob := runtime.Job{
 		Module: bs.built.Module, Args: guestArgs, Load: bs.built.Load,
 		Limits: s.limits(sc.Settings), Caller: caller, Entry: sc.Settings.Entry,
+	}
+	if j.Timeout > 0 {
+		rjob.Limits.Timeout = j.Timeout
 	}
 	if sc.Settings.Warm {
 		rjob.Mode = runtime.Warm
@@ -280,26 +299,12 @@ func (s *Service) execute(ctx context.Context, j *store.Job) {
 			s.log.Warn("storing logs failed", "job", j.ID, "err", err)
 		}
 	}
-	switch cause := context.Cause(jctx); {
-	case errors.Is(cause, errShutdown):
-		// Let the next process run it again: same attempt.
-		j.StartedAt = time.Time{} // Requeue checks j.LeaseOwner is still ours, then clears it
-		if err := s.st.Requeue(context.WithoutCancel(ctx), *j); err != nil {
-			s.log.Error("requeue at shutdown failed", "job", j.ID, "err", err)
-		}
-		return
-	case errors.Is(cause, errCanceled):
-		rj.mu.Lock()
-		j.CanceledBy, j.CancelReason = rj.by, rj.reason
-		rj.mu.Unlock()
-		j.Status, j.CompletedAt = store.StatusCanceled, time.Now().UTC()
-		j.Error = &store.JobError{Name: "Canceled", Message: j.CancelReason}
-		s.finish(ctx, j)
+	if s.interrupted(ctx, jctx, j, rj) {
 		return
 	}
 	if err == nil {
 		j.Status, j.CompletedAt, j.Result, j.Error = store.StatusSuccess, time.Now().UTC(), res.Output, nil
-		if sc.Kind == "trigger" && emptyTriggerResult(res.Output) {
+		if sc.Kind == "trigger" && j.Task == "" && emptyTriggerResult(res.Output) {
 			j.Status = store.StatusSkipped
 		}
 		s.finish(ctx, j)
@@ -325,6 +330,50 @@ func (s *Service) execute(ctx context.Context, j *store.Job) {
 		return
 	}
 	fail(name, msg, stack)
+}
+
+// interrupted records a job whose run was stopped by a shutdown (requeued
+// for the next process, same attempt) or a cancel, and reports whether
+// it was.
+func (s *Service) interrupted(ctx, jctx context.Context, j *store.Job, rj *runningJob) bool {
+	switch cause := context.Cause(jctx); {
+	case errors.Is(cause, errShutdown):
+		j.StartedAt = time.Time{} // Requeue checks j.LeaseOwner is still ours, then clears it
+		if err := s.st.Requeue(context.WithoutCancel(ctx), *j); err != nil {
+			s.log.Error("requeue at shutdown failed", "job", j.ID, "err", err)
+		}
+		return true
+	case errors.Is(cause, errCanceled):
+		rj.mu.Lock()
+		j.CanceledBy, j.CancelReason = rj.by, rj.reason
+		rj.mu.Unlock()
+		j.Status, j.CompletedAt = store.StatusCanceled, time.Now().UTC()
+		j.Error = &store.JobError{Name: "Canceled", Message: j.CancelReason}
+		s.finish(ctx, j)
+		return true
+	}
+	return false
+}
+
+// heartbeat keeps a running job's lease until the returned stop is
+// called.
+func (s *Service) heartbeat(ctx context.Context, j *store.Job) (stop func()) {
+	hbDone := make(chan struct{})
+	go func() {
+		t := time.NewTicker(s.cfg.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-hbDone:
+				return
+			case <-t.C:
+				if err := s.st.Heartbeat(ctx, j.ID, s.owner, time.Now().UTC().Add(s.cfg.Lease)); err != nil {
+					s.log.Warn("heartbeat failed", "job", j.ID, "err", err)
+				}
+			}
+		}
+	}()
+	return func() { close(hbDone) }
 }
 
 // finish records a job's final state. Async jobs are fsync'd (so a
@@ -401,6 +450,7 @@ type jobCaller struct {
 
 	mu      sync.Mutex
 	secrets []string
+	wf      workflowState // workflow-as-code checkpoints, loaded on first use
 }
 
 func (c *jobCaller) addSecret(v string) {
@@ -432,6 +482,13 @@ func (c *jobCaller) stateKey() string {
 	if c.job.SchedulePath != "" {
 		trigger = "schedule"
 	}
+	if c.job.FlowPath != "" {
+		step := c.job.StepID
+		if i := strings.LastIndexByte(step, '/'); i >= 0 {
+			step = step[i+1:]
+		}
+		return c.job.FlowPath + "/" + step + "_" + trigger
+	}
 	return c.job.ScriptPath + "/" + trigger
 }
 
@@ -442,6 +499,9 @@ func (c *jobCaller) principal() *Principal {
 }
 
 func (c *jobCaller) Call(ctx context.Context, op pdk.Op, req []byte) ([]byte, error) {
+	if out, ok, err := c.workflowCall(ctx, op, req); ok {
+		return out, err
+	}
 	s, ws := c.s, c.job.Workspace
 	var r struct {
 		Path  string          `json:"path"`

@@ -71,6 +71,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	h("POST "+w+"keys/rotate", s.rotateKey)
 	s.accessRoutes(mux)
 	s.scheduleRoutes(mux)
+	s.flowRoutes(mux)
 }
 
 // rotateKey makes a new secrets key current and re-encrypts every secret
@@ -256,10 +257,16 @@ func splitList(s string) []string {
 
 // runAsync: POST jobs/run/{p|h}/… → 201 with the job id as text.
 func (s *Server) runAsync(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	return s.runQueued(w, r, p, false)
+}
+
+// runQueued queues a script or flow run and answers 201 with its id.
+func (s *Server) runQueued(w http.ResponseWriter, r *http.Request, p *Principal, flow bool) error {
 	req, err := s.runRequest(r)
 	if err != nil {
 		return err
 	}
+	req.Flow = flow
 	j, err := s.svc.Run(r.Context(), p, r.PathValue("ws"), req)
 	if err != nil {
 		return err
@@ -273,19 +280,29 @@ func (s *Server) runAsync(w http.ResponseWriter, r *http.Request, p *Principal) 
 // runSync: run_wait_result → 200 with the result, 500 with the error of a
 // failed job, 202 {"id"} when still running at the wait limit.
 func (s *Server) runSync(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	return s.runAndWait(w, r, p, false)
+}
+
+// runAndWait runs a script or a flow and answers its result; a flow's
+// early_return result is answered as soon as it is there.
+func (s *Server) runAndWait(w http.ResponseWriter, r *http.Request, p *Principal, flow bool) error {
 	req, err := s.runRequest(r)
 	if err != nil {
 		return err
 	}
-	req.Sync = true
+	req.Sync, req.Flow = true, flow
 	ws := r.PathValue("ws")
 	j, err := s.svc.Run(r.Context(), p, ws, req)
 	if err != nil {
 		return err
 	}
-	j, err = s.svc.Wait(r.Context(), ws, j.ID, s.cfg.WaitLimit)
+	j, err = s.svc.WaitEarly(r.Context(), ws, j.ID, s.cfg.WaitLimit)
 	if err != nil {
 		return err
+	}
+	if !j.Done() && j.Flow != nil && j.Flow.EarlyReturn != nil {
+		writeResult(w, j.Flow.EarlyReturn)
+		return nil
 	}
 	if !j.Done() {
 		writeJSON(w, http.StatusAccepted, map[string]string{"id": j.ID})
@@ -378,6 +395,11 @@ type jobView struct {
 	CanceledReason string          `json:"canceled_reason,omitempty"`
 	Attempt        int             `json:"attempt"`
 	Result         json.RawMessage `json:"result,omitempty"`
+	// Flows and their steps.
+	FlowStatus  *store.FlowStatus `json:"flow_status,omitempty"`
+	FlowVersion int64             `json:"flow_version,omitempty"`
+	FlowStepID  string            `json:"flow_step_id,omitempty"`
+	Task        string            `json:"task,omitempty"`
 }
 
 func viewJob(j *store.Job) jobView {
@@ -387,6 +409,10 @@ func viewJob(j *store.Job) jobView {
 		SchedulePath: j.SchedulePath, ParentJob: j.ParentJob, CreatedBy: j.CreatedBy, CreatedAt: j.CreatedAt,
 		ScheduledFor: j.ScheduledFor, Running: j.Status == store.StatusRunning, Canceled: j.Status == store.StatusCanceled,
 		CanceledBy: j.CanceledBy, CanceledReason: j.CancelReason, Attempt: j.Attempt,
+		FlowStatus: j.Flow, FlowVersion: j.FlowVersion, FlowStepID: j.StepID, Task: j.Task,
+	}
+	if j.Kind == store.JobKindFlow {
+		v.JobKind = "flow"
 	}
 	if !j.StartedAt.IsZero() {
 		v.StartedAt = &j.StartedAt

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet/internal/cron"
+	"github.com/runlet/runlet/internal/jsonschema"
 	"github.com/runlet/runlet/internal/scriptbuild"
 	"github.com/runlet/runlet/internal/store"
 )
@@ -58,9 +59,9 @@ type ScheduleSpec struct {
 	OnSuccessExtra     map[string]any
 }
 
-// errFlows refuses a flow target until flows exist.
+// errFlows refuses a flow as a schedule handler.
 func errFlows(field string) *Error {
-	return invalid(field, "%s: flows are not available yet; schedule a script (script_path)", field)
+	return invalid(field, "%s: a schedule handler must be a script (flows as handlers are not supported)", field)
 }
 
 // checkSchedule validates spec and returns the schedule's settings as a
@@ -122,19 +123,36 @@ func (s *Service) checkSchedule(ctx context.Context, p *Principal, ws string, sp
 	}
 	times = max(times, 1)
 
+	var schema *jsonschema.Schema
 	switch {
+	case spec.FlowPath != "" && spec.ScriptPath != "":
+		return nil, invalid("flow_path", "flow_path: a schedule runs a script or a flow, not both")
 	case spec.FlowPath != "":
-		return nil, errFlows("flow_path")
+		if err := checkPath("flow_path", spec.FlowPath); err != nil {
+			return nil, err
+		}
+		if err := p.authorize(ws, actRun, "flows", spec.FlowPath); err != nil {
+			return nil, err
+		}
+		f, err := s.st.GetFlow(ctx, ws, spec.FlowPath, 0)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, invalid("flow_path", "flow_path: no flow at %q", spec.FlowPath)
+		} else if err != nil {
+			return nil, err
+		}
+		schema = flowSchema(f)
 	case spec.ScriptPath == "":
-		return nil, invalid("script_path", "script_path: the script to run is required")
+		return nil, invalid("script_path", "script_path: the script (or flow_path: the flow) to run is required")
+	default:
+		sc, err := s.scheduleTarget(ctx, p, ws, "script_path", spec.ScriptPath)
+		if err != nil {
+			return nil, err
+		}
+		schema, _, _ = scriptbuild.Schema(sc.Language, pathFile(sc.Path, sc.Language), sc.Content, sc.Schema)
 	}
-	sc, err := s.scheduleTarget(ctx, p, ws, "script_path", spec.ScriptPath)
-	if err != nil {
-		return nil, err
-	}
-	// The arguments must fit the script's parameters now; they are checked
-	// again at each tick against the latest version.
-	if schema, _, err := scriptbuild.Schema(sc.Language, pathFile(sc.Path, sc.Language), sc.Content, sc.Schema); err == nil {
+	// The arguments must fit the script's or flow's parameters now; they
+	// are checked again at each tick against the latest version.
+	{
 		if _, err := declaredArgs(schema, spec.Args); err != nil {
 			var e *Error
 			if errors.As(err, &e) && e.Field != "args" {
@@ -145,7 +163,7 @@ func (s *Service) checkSchedule(ctx context.Context, p *Principal, ws string, sp
 	}
 	rec := &store.Schedule{
 		Workspace: ws, Path: spec.Path, Cron: spec.Cron, CronVersion: spec.CronVersion, Timezone: tz,
-		ScriptPath: spec.ScriptPath, Args: spec.Args, PausedUntil: spec.PausedUntil.UTC(),
+		ScriptPath: spec.ScriptPath, FlowPath: spec.FlowPath, Args: spec.Args, PausedUntil: spec.PausedUntil.UTC(),
 		Summary: spec.Summary, NoOverlap: spec.NoOverlap, CatchUp: catchUp, Retry: spec.Retry,
 		OnFailureTimes: times, OnFailureExtraArgs: spec.OnFailureExtraArgs,
 		OnRecoveryExtra: spec.OnRecoveryExtra, OnSuccessExtra: spec.OnSuccessExtra,

@@ -716,7 +716,8 @@ func TestScheduleValidation(t *testing.T) {
 		{"timezone", func(s *server.ScheduleSpec) { s.Timezone = "Mars/Olympus" }, "timezone", "IANA"},
 		{"no target", func(s *server.ScheduleSpec) { s.ScriptPath = "" }, "script_path", "required"},
 		{"missing script", func(s *server.ScheduleSpec) { s.ScriptPath = "f/v/nope" }, "script_path", "no script"},
-		{"flow", func(s *server.ScheduleSpec) { s.ScriptPath, s.FlowPath = "", "f/v/flow" }, "flow_path", "flows are not available yet"},
+		{"missing flow", func(s *server.ScheduleSpec) { s.ScriptPath, s.FlowPath = "", "f/v/flow" }, "flow_path", "no flow"},
+		{"script and flow", func(s *server.ScheduleSpec) { s.FlowPath = "f/v/flow" }, "flow_path", "not both"},
 		{"bad path", func(s *server.ScheduleSpec) { s.Path = "nowhere" }, "path", "u/<user>"},
 		{"catch_up", func(s *server.ScheduleSpec) { s.CatchUp = "all" }, "catch_up", "skip"},
 		{"paused_until", func(s *server.ScheduleSpec) { s.PausedUntil = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, "paused_until", "between"},
@@ -874,5 +875,39 @@ export async function main() {
 	}
 	if _, err := e.st.GetState(ctx, "main", "f/poll/trig/user"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("manual runs must not share the scheduled state: %v", err)
+	}
+}
+
+// TestScheduleFlow: a schedule that targets a flow fires flow runs (the
+// trigger-head pattern: a trigger step, then a loop over its items).
+func TestScheduleFlow(t *testing.T) {
+	t.Parallel()
+	e := newSchedEnv(t, "2026-06-01T10:00:00Z", server.Config{})
+	doc := `{"summary":"poll","value":{"modules":[
+	  {"id":"t","value":{"type":"rawscript","language":"typescript","is_trigger":true,
+	    "content":"import { getState, setState } from \"windmill-client\";\nexport async function main() { const n = ((await getState()) ?? 0) + 1; await setState(n); return n % 2 == 1 ? [n] : []; }"}},
+	  {"id":"each","value":{"type":"forloopflow","iterator":{"type":"javascript","expr":"results.t"},"modules":[
+	    {"id":"h","value":{"type":"identity"}}]}}]}}`
+	if _, _, err := e.svc.CreateFlow(context.Background(), admin, "main", "f/poll/flow", []byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+	e.create(t, server.ScheduleSpec{Path: "f/poll/every_minute", Cron: "* * * * *", FlowPath: "f/poll/flow"})
+	e.advance(t, 3*time.Minute, time.Minute)
+	jobs := e.jobs(t, "f/poll/every_minute")
+	if len(jobs) != 3 {
+		t.Fatalf("%d flow runs, want 3", len(jobs))
+	}
+	var statuses []string
+	for _, j := range jobs {
+		done, err := e.svc.Wait(context.Background(), "main", j.ID, time.Minute)
+		if err != nil || !done.Done() || done.Kind != store.JobKindFlow || done.ScriptPath != "f/poll/flow" {
+			t.Fatalf("flow run %+v, %v", done, err)
+		}
+		statuses = append(statuses, done.Status+":"+string(done.Result))
+	}
+	// State is per flow step and per trigger (schedule): 1, 2, 3 → odd ones
+	// fire; the loop body (identity) passes the trigger's result through.
+	if want := []string{"success:[[1]]", "skipped:null", "success:[[3]]"}; !slices.Equal(statuses, want) {
+		t.Fatalf("runs = %v, want %v", statuses, want)
 	}
 }

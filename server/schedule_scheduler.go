@@ -572,14 +572,15 @@ func (sc *scheduler) fire(ctx context.Context, rec *store.Schedule, tick time.Ti
 			return sc.advance(ctx, rec, tick, "", rec.LastError)
 		}
 	}
-	if rec.FlowPath != "" {
-		return sc.advance(ctx, rec, tick, "", errFlows("flow_path").Message)
-	}
 	id := tickJobID(rec.Workspace, rec.Path, tick)
-	_, err := sc.svc.Run(ctx, scheduleActor(rec), rec.Workspace, RunRequest{
+	req := RunRequest{
 		Path: rec.ScriptPath, Args: rec.Args, JobID: id, ScheduledFor: tick,
 		Trigger: triggerSchedule, SchedulePath: rec.Path, Retry: rec.Retry,
-	})
+	}
+	if rec.FlowPath != "" {
+		req.Path, req.Flow, req.Retry = rec.FlowPath, true, nil
+	}
+	_, err := sc.svc.Run(ctx, scheduleActor(rec), rec.Workspace, req)
 	var ae *Error
 	switch {
 	case err == nil:

@@ -47,6 +47,10 @@ type Service struct {
 	concurrent map[string]int
 	wake       chan struct{}
 	closing    bool
+	expr       exprEngine // flow expressions' evaluator
+	// suspended are the jobs waiting for approvals, by id.
+	suspended map[string]*suspension
+	resumeKey []byte
 	// streamsEnd is closed at shutdown: open log streams end (FollowLogs).
 	streamsEnd chan struct{}
 }
@@ -78,6 +82,13 @@ func NewService(cfg Config, st store.Store, eng *runtime.Engine) *Service {
 		streamsEnd: make(chan struct{}),
 	}
 	s.sched = newScheduler(s)
+	s.suspended = map[string]*suspension{}
+	key, err := loadResumeKey(cfg)
+	if err != nil {
+		s.log.Error("resume key unusable; using a random one (resume URLs die with this process)", "err", err)
+		key, _ = loadResumeKey(Config{})
+	}
+	s.resumeKey = key
 	return s
 }
 
@@ -337,13 +348,7 @@ func (s *Service) ListScripts(ctx context.Context, p *Principal, ws, prefix stri
 	if err != nil {
 		return nil, err
 	}
-	out := all[:0]
-	for _, sc := range all {
-		if p.authorize(ws, actRead, "scripts", sc.Path) == nil {
-			out = append(out, sc)
-		}
-	}
-	return out, nil
+	return visible(p, ws, "scripts", all, func(sc *store.Script) string { return sc.Path }), nil
 }
 
 // ScriptHistory lists a path's versions, newest first.
@@ -369,10 +374,29 @@ type RunRequest struct {
 	Priority     int
 	Parent       *store.Job   // child jobs
 	Retry        *store.Retry // overrides the script's retry policy (a schedule's)
+	// Flow runs the flow at Path (version FlowVersion, 0: the latest).
+	Flow        bool
+	FlowVersion int64
+	StepID      string        // a flow's child job: the module it runs
+	FlowPath    string        // a flow's child job: the flow
+	Timeout     time.Duration // overrides the script's timeout
+	Task        string        // workflow-as-code task (Args["args"] are its arguments)
+}
+
+// queueLimit is the queue length beyond which req is refused.
+func (s *Service) queueLimit(req RunRequest) int {
+	limit := s.cfg.QueueLimit
+	if req.QueueLimit > 0 && req.QueueLimit < limit {
+		limit = req.QueueLimit
+	}
+	return limit
 }
 
 // Run validates a run request and queues the job.
 func (s *Service) Run(ctx context.Context, p *Principal, ws string, req RunRequest) (*store.Job, error) {
+	if req.Flow {
+		return s.runFlow(ctx, p, ws, req)
+	}
 	var sc *store.Script
 	var err error
 	if req.Hash != "" {
@@ -407,30 +431,20 @@ func (s *Service) Run(ctx context.Context, p *Principal, ws string, req RunReque
 	if err != nil {
 		return nil, errf(http.StatusInternalServerError, "build_failed", "script %s (%s) does not build: %v", sc.Path, sc.Hash, err)
 	}
-	if len(req.Strings) > 0 {
-		if req.Args == nil {
-			req.Args = map[string]any{}
-		}
-		for k, raw := range req.Strings {
-			if bs.schema == nil || bs.schema.Properties[k] == nil {
-				req.Args[k] = raw
-				continue
-			}
-			v, err := jsonschema.Coerce(bs.schema, k, raw)
-			if err != nil {
-				return nil, invalid(k, "invalid arguments: %v", err)
-			}
-			req.Args[k] = v
-		}
-	}
-	args, err := declaredArgs(bs.schema, req.Args)
-	if err != nil {
+	if err := coerceStrings(bs.schema, &req); err != nil {
 		return nil, err
 	}
-	limit := s.cfg.QueueLimit
-	if req.QueueLimit > 0 && req.QueueLimit < limit {
-		limit = req.QueueLimit
+	var args json.RawMessage
+	if req.Task != "" {
+		// A task's arguments are the task function's, not main's.
+		args, err = json.Marshal(map[string]any{"args": req.Args["args"]})
+		if err != nil {
+			return nil, invalid("args", "task arguments: %v", err)
+		}
+	} else if args, err = declaredArgs(bs.schema, req.Args); err != nil {
+		return nil, err
 	}
+	limit := s.queueLimit(req)
 	if n, err := s.st.QueueDepth(ctx); err != nil {
 		return nil, err
 	} else if n >= limit {
@@ -451,7 +465,7 @@ func (s *Service) Run(ctx context.Context, p *Principal, ws string, req RunReque
 		ID: id, Workspace: ws, ScriptPath: sc.Path, ScriptHash: sc.Hash, Language: sc.Language,
 		Args: args, Status: store.StatusQueued, Priority: req.Priority, Trigger: req.Trigger,
 		SchedulePath: req.SchedulePath, CreatedBy: p.User, CreatedAt: now, ScheduledFor: now,
-		Retry: req.Retry,
+		Retry: req.Retry, StepID: req.StepID, FlowPath: req.FlowPath, Timeout: req.Timeout, Task: req.Task,
 	}
 	// A schedule's job records its tick (the intended instant), even late.
 	if !req.ScheduledFor.IsZero() && (req.ScheduledFor.After(now) || req.Trigger == triggerSchedule) {
@@ -466,12 +480,17 @@ func (s *Service) Run(ctx context.Context, p *Principal, ws string, req RunReque
 			return nil, errf(http.StatusBadRequest, "max_depth", "child job depth %d exceeds the limit of %d (recursive RunScript?)", j.Depth, s.cfg.MaxDepth)
 		}
 	}
-	if req.Sync {
+	// A flow step's or a task's job is not fsync'd when queued: if a crash
+	// loses it, its parent's replay queues it again (same id). Its end is
+	// fsync'd only under step_fsync (it then survives a power loss, not
+	// only a process crash).
+	child := req.StepID != "" || req.Task != ""
+	if req.Sync || (child && !s.cfg.stepFsync()) {
 		s.mu.Lock()
 		s.syncJobs[j.ID] = true
 		s.mu.Unlock()
 	}
-	if err := s.st.Enqueue(ctx, j, !req.Sync); err != nil {
+	if err := s.st.Enqueue(ctx, j, !req.Sync && !child); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, errf(http.StatusConflict, "conflict", "a job with id %s exists", id)
 		}
@@ -480,6 +499,40 @@ func (s *Service) Run(ctx context.Context, p *Principal, ws string, req RunReque
 	s.met.accept(req)
 	s.poke()
 	return &j, nil
+}
+
+// coerceStrings moves req.Strings (form fields, query values) into
+// req.Args, typed by the schema.
+func coerceStrings(schema *jsonschema.Schema, req *RunRequest) error {
+	if len(req.Strings) == 0 {
+		return nil
+	}
+	if req.Args == nil {
+		req.Args = map[string]any{}
+	}
+	for k, raw := range req.Strings {
+		if schema == nil || schema.Properties[k] == nil {
+			req.Args[k] = raw
+			continue
+		}
+		v, err := jsonschema.Coerce(schema, k, raw)
+		if err != nil {
+			return invalid(k, "invalid arguments: %v", err)
+		}
+		req.Args[k] = v
+	}
+	return nil
+}
+
+// visible keeps the items the principal may read.
+func visible[T any](p *Principal, ws, kind string, items []T, path func(*T) string) []T {
+	out := items[:0]
+	for i := range items {
+		if p.authorize(ws, actRead, kind, path(&items[i])) == nil {
+			out = append(out, items[i])
+		}
+	}
+	return out
 }
 
 // declaredArgs keeps the arguments the schema declares (others are
@@ -531,10 +584,43 @@ func declaredArgs(schema *jsonschema.Schema, in map[string]any) (json.RawMessage
 
 // Wait waits up to limit for a job to finish and returns it (done or not).
 func (s *Service) Wait(ctx context.Context, ws, id string, limit time.Duration) (*store.Job, error) {
+	return s.wait(ctx, ws, id, limit, false)
+}
+
+// WaitEarly is Wait that also returns when a flow has its early_return
+// result.
+func (s *Service) WaitEarly(ctx context.Context, ws, id string, limit time.Duration) (*store.Job, error) {
+	return s.wait(ctx, ws, id, limit, true)
+}
+
+// WaitChange waits up to limit for a notification on key (false when
+// none came), or for job id to end.
+func (s *Service) WaitChange(ctx context.Context, key, id string, limit time.Duration) error {
+	ch, end := s.subscribe(key), s.subscribe(id)
+	defer s.unsubscribe(key, ch)
+	defer s.unsubscribe(id, end)
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-end:
+	case <-t.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.streamsEnd:
+		return errShutdown
+	}
+	return nil
+}
+
+func (s *Service) wait(ctx context.Context, ws, id string, limit time.Duration, early bool) (*store.Job, error) {
 	ch := s.subscribe(id)
 	defer s.unsubscribe(id, ch)
+	ready := func(j *store.Job) bool {
+		return j.Done() || early && j.Flow != nil && j.Flow.EarlyReturn != nil
+	}
 	j, err := s.st.GetJob(ctx, ws, id)
-	if err != nil || j.Done() {
+	if err != nil || ready(j) {
 		return j, err
 	}
 	t := time.NewTimer(limit)
@@ -548,7 +634,7 @@ func (s *Service) Wait(ctx context.Context, ws, id string, limit time.Duration) 
 			return nil, ctx.Err()
 		}
 		j, err := s.st.GetJob(ctx, ws, id)
-		if err != nil || j.Done() {
+		if err != nil || ready(j) {
 			return j, err
 		}
 		ch = s.subscribe(id)

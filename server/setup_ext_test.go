@@ -78,6 +78,13 @@ func startServer(t *testing.T, cfg server.Config) *testServer {
 	if cfg.NPMRegistry == "" {
 		cfg.NPMRegistry = "http://127.0.0.1:9" // tests never reach the internet
 	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + l.Addr().String()
+	}
 	srv := server.New(cfg, st, eng)
 	ctx := context.Background()
 	path, err := srv.Bootstrap(ctx)
@@ -89,10 +96,6 @@ func startServer(t *testing.T, cfg server.Config) *testServer {
 		t.Fatal(err)
 	}
 	if err := srv.Start(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
 		t.Fatal(err)
 	}
 	go srv.Serve(l)

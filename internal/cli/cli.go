@@ -51,7 +51,7 @@ func Main(args []string, env Env) int {
 		return restoreCmd(args[1:], env)
 	case "key":
 		return keyRotateCmd(ctx, args[1:], env)
-	case "script", "job", "variable", "resource", "schedule", "user", "token":
+	case "script", "flow", "job", "variable", "resource", "schedule", "user", "token":
 		return clientMain(ctx, args, env)
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, "runlet", Version)
@@ -94,6 +94,10 @@ Client commands (talk to a running server):
   runlet script list [--prefix P] [--json]
   runlet script show PATH [--json]
   runlet script run PATH [--arg name=value]... [--args JSON] [--async]
+  runlet flow push FILE PATH        FILE: an OpenFlow document, JSON or YAML (a new version if PATH exists)
+  runlet flow run PATH [--arg name=value]... [--args JSON] [--async]
+  runlet flow show PATH [--version N] [--json]      runlet flow list [PREFIX] [--json]
+  runlet flow history PATH [--json]   runlet flow delete PATH   runlet flow status JOB_ID [--json]
   runlet job list [--path P] [--limit N] [--json]
   runlet job get ID [--json]
   runlet job logs ID [--follow]

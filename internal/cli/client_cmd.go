@@ -19,7 +19,7 @@ import (
 	"github.com/runlet/runlet/internal/client"
 )
 
-// The script, job, variable, resource and schedule commands talk to a running runlet
+// The script, flow, job, variable, resource and schedule commands talk to a running runlet
 // server over its REST API (package client).
 
 // Client option defaults.
@@ -48,6 +48,15 @@ func clientCommands() map[string][]clientSub {
 			{"list", "[--prefix P] [--json]", "list scripts", scriptListCmd},
 			{"show", "PATH [--json]", "show a script's latest version", scriptShowCmd},
 			{"run", "PATH [--arg name=value]... [--args JSON] [--async]", "run a script and print its result (or, --async, the job id)", scriptRunCmd},
+		},
+		"flow": {
+			{"push", "FILE PATH", "store FILE, an OpenFlow document (JSON or YAML), as the flow at PATH (its next version if it exists)", flowPushCmd},
+			{"run", "PATH [--arg name=value]... [--args JSON] [--async]", "run a flow and print its result (or, --async, the job id)", flowRunCmd},
+			{"show", "PATH [--version N] [--json]", "show a flow and its modules as a tree", flowShowCmd},
+			{"list", "[PREFIX] [--json]", "list flows (latest versions)", flowListCmd},
+			{"history", "PATH [--json]", "list a flow's versions, newest first", flowHistoryCmd},
+			{"delete", "PATH", "delete every version of a flow (its runs stay)", flowDeleteCmd},
+			{"status", "JOB_ID [--json]", "show a flow run's modules: id, type, status, job, iterations", flowStatusCmd},
 		},
 		"job": {
 			{"list", "[--path P] [--limit N] [--json]", "list recent jobs, newest first", jobListCmd},
@@ -133,7 +142,7 @@ func clientMain(ctx context.Context, args []string, env Env) int {
 	}
 	groups := clientCommands()
 	if len(args) == 0 || groups[args[0]] == nil {
-		fmt.Fprintln(env.Stderr, "runlet: want a command after the options (script, job, variable, resource, schedule, user or token)")
+		fmt.Fprintln(env.Stderr, "runlet: want a command after the options (script, flow, job, variable, resource, schedule, user or token)")
 		usage(env.Stderr)
 		return ExitUsage
 	}

@@ -35,7 +35,7 @@ func addScheduleFlags(cc *clientCmd) *scheduleFlags {
 	f.tz = fs.String("tz", "", "IANA time `ZONE` the expression is read in (default UTC)")
 	f.cronVersion = fs.String("cron-version", "", "cron dialect `V`: v2 (standard, default) or v1 (Windmill's legacy)")
 	f.script = fs.String("script", "", "run the latest version of the script at `PATH`")
-	f.flow = fs.String("flow", "", "run the flow at `PATH` (not supported by the server yet)")
+	f.flow = fs.String("flow", "", "run the flow at `PATH` (its latest version)")
 	fs.Var(&f.args, "arg", "argument `name=value`, typed by the script's schema; without one, JSON if it parses, else a string (repeatable)")
 	f.argsJSON = fs.String("args", "", "arguments as a JSON `object` (--arg values override; on update it replaces the arguments)")
 	f.summary = fs.String("summary", "", "a one-line `description`")

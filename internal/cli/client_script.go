@@ -315,8 +315,34 @@ func scriptShowCmd(ctx context.Context, cc *clientCmd, argv []string) error {
 }
 
 func scriptRunCmd(ctx context.Context, cc *clientCmd, argv []string) error {
+	return runPathCmd(ctx, cc, argv, runTarget{
+		what: "script",
+		schema: func(ctx context.Context, c *client.Client, path string) (json.RawMessage, error) {
+			s, err := c.GetScript(ctx, path)
+			if err != nil {
+				return nil, err
+			}
+			return s.Schema, nil
+		},
+		async: (*client.Client).RunScript,
+		wait:  (*client.Client).RunScriptWaitResult,
+	})
+}
+
+// runTarget is what `script run` and `flow run` run: how to read its
+// arguments schema, queue it and run it waiting.
+type runTarget struct {
+	what   string // script or flow
+	schema func(ctx context.Context, c *client.Client, path string) (json.RawMessage, error)
+	async  func(c *client.Client, ctx context.Context, path string, args json.RawMessage) (string, error)
+	wait   func(c *client.Client, ctx context.Context, path string, args json.RawMessage) (json.RawMessage, string, error)
+}
+
+// runPathCmd runs the script or flow at PATH with --arg/--args: waiting
+// for the result and printing it, or (--async) printing the job id.
+func runPathCmd(ctx context.Context, cc *clientCmd, argv []string, t runTarget) error {
 	var pairs multiFlag
-	cc.fs.Var(&pairs, "arg", "argument `name=value`, coerced by the script's schema (repeatable)")
+	cc.fs.Var(&pairs, "arg", "argument `name=value`, coerced by the "+t.what+"'s schema (repeatable)")
 	argsJSON := cc.fs.String("args", "", "arguments as a JSON `object` (--arg values override)")
 	async := cc.fs.Bool("async", false, "queue the job and print its id instead of waiting")
 	pos, err := cc.parse(argv, 1, 1)
@@ -337,16 +363,16 @@ func scriptRunCmd(ctx context.Context, cc *clientCmd, argv []string) error {
 		return err
 	}
 	if len(pairs) > 0 {
-		// --arg values are typed by the script's schema, as `runlet run`
-		// types them; the server validates the whole.
-		s, err := c.GetScript(ctx, path)
+		// --arg values are typed by the schema, as `runlet run` types
+		// them; the server validates the whole.
+		raw, err := t.schema(ctx, c, path)
 		if err != nil {
 			return err
 		}
 		var schema *jsonschema.Schema
-		if len(s.Schema) > 0 && !bytes.Equal(s.Schema, []byte("null")) {
+		if len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
 			schema = new(jsonschema.Schema)
-			if json.Unmarshal(s.Schema, schema) != nil {
+			if json.Unmarshal(raw, schema) != nil {
 				schema = nil
 			}
 		}
@@ -367,7 +393,7 @@ func scriptRunCmd(ctx context.Context, cc *clientCmd, argv []string) error {
 		return err
 	}
 	if *async {
-		id, err := c.RunScript(ctx, path, body)
+		id, err := t.async(c, ctx, path, body)
 		if err != nil {
 			return err
 		}
@@ -375,7 +401,7 @@ func scriptRunCmd(ctx context.Context, cc *clientCmd, argv []string) error {
 		return nil
 	}
 	prog := startProgress(cc.env.Stderr, "running "+path)
-	res, pending, err := c.RunScriptWaitResult(ctx, path, body)
+	res, pending, err := t.wait(c, ctx, path, body)
 	if err == nil && pending != "" {
 		prog.label("running " + path + " (job " + pending + ")")
 		res, err = c.WaitJob(ctx, pending)

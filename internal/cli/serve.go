@@ -82,6 +82,11 @@ func serveCmd(ctx context.Context, argv []string, env Env) int {
 		ShutdownGrace: c.Grace, Retention: c.Retention, MaxDepth: c.MaxDepth,
 		ScheduleFirers: c.ScheduleFirers, LeaderLease: c.LeaderLease, Limits: limits,
 		NPMRegistry: c.NPMRegistry, MetricsToken: c.MetricsToken, Logger: log,
+		FlowMaxModules: c.FlowModules, FlowMaxIterations: c.FlowIterations, ExprTimeout: c.ExprTimeout,
+		ExprMemory: c.ExprMemory, StepFsync: &c.StepFsync, PublicURL: c.PublicURL, SuspendTimeout: c.SuspendTimeout,
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + c.Addr
 	}
 	srv := server.New(cfg, st, eng)
 	tokenPath, err := srv.Bootstrap(ctx)

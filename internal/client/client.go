@@ -1,6 +1,6 @@
 // Package client is a Go client for runlet's REST API: the Windmill-shaped
 // endpoints under {url}/api/w/{workspace}/. The runlet CLI's script, job,
-// variable and resource commands are built on it.
+// variable, resource, schedule and flow commands are built on it.
 //
 // Every method takes a context; the Client itself sets no timeout, because
 // some calls (running a script and waiting for its result) legitimately take
@@ -92,6 +92,9 @@ type request struct {
 	endpoint string
 	query    url.Values
 	body     any // JSON-encoded unless nil
+	// raw, when not nil, is the body as is, of type contentType.
+	raw         []byte
+	contentType string
 }
 
 // do sends r and returns the response; any status outside 2xx becomes an
@@ -102,19 +105,23 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 		u += "?" + r.query.Encode()
 	}
 	var body io.Reader
-	if r.body != nil {
+	ct := ""
+	switch {
+	case r.raw != nil:
+		body, ct = bytes.NewReader(r.raw), r.contentType
+	case r.body != nil:
 		b, err := json.Marshal(r.body)
 		if err != nil {
 			return nil, fmt.Errorf("encode %s request: %w", r.endpoint, err)
 		}
-		body = bytes.NewReader(b)
+		body, ct = bytes.NewReader(b), "application/json"
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
 	if err != nil {
 		return nil, err
 	}
-	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.token != "" {

@@ -3,8 +3,6 @@ package client
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -20,6 +18,9 @@ const (
 	StatusSuccess  = "success"
 	StatusFailure  = "failure"
 	StatusCanceled = "canceled"
+	// StatusSkipped is a run that ended without doing anything: a trigger
+	// that found nothing new, a flow its trigger step stopped.
+	StatusSkipped = "skipped"
 )
 
 // Job is a queued, running or completed job (jobs_u/get, jobs/list).
@@ -43,9 +44,14 @@ type Job struct {
 	Running        bool            `json:"running"`
 	Success        bool            `json:"success"`
 	Canceled       bool            `json:"canceled"`
+	Skipped        bool            `json:"is_skipped,omitempty"`
 	CanceledReason string          `json:"canceled_reason,omitempty"`
 	Attempt        int             `json:"attempt,omitempty"`
 	Result         json.RawMessage `json:"result,omitempty"` // a failed job's is {"error":{...}}
+	// JobKind is script or flow; a flow run carries its progress.
+	JobKind     string      `json:"job_kind,omitempty"`
+	FlowVersion int64       `json:"flow_version,omitempty"`
+	FlowStatus  *FlowStatus `json:"flow_status,omitempty"`
 }
 
 // State is the job's status, derived from its flags when the server did not
@@ -56,6 +62,8 @@ func (j *Job) State() string {
 		return j.Status
 	case j.Canceled:
 		return StatusCanceled
+	case j.Type == "CompletedJob" && j.Skipped:
+		return StatusSkipped
 	case j.Type == "CompletedJob" && j.Success:
 		return StatusSuccess
 	case j.Type == "CompletedJob":
@@ -69,7 +77,7 @@ func (j *Job) State() string {
 // Done reports whether the job reached a final status.
 func (j *Job) Done() bool {
 	s := j.State()
-	return s == StatusSuccess || s == StatusFailure || s == StatusCanceled
+	return s == StatusSuccess || s == StatusFailure || s == StatusCanceled || s == StatusSkipped
 }
 
 // JobUpdate is a running job's progress (jobs_u/getupdate).
@@ -98,30 +106,7 @@ func (c *Client) RunScript(ctx context.Context, path string, args json.RawMessag
 // error: result is nil and pending is the job's id (see WaitJob). A failed
 // job is a *JobError.
 func (c *Client) RunScriptWaitResult(ctx context.Context, path string, args json.RawMessage) (result json.RawMessage, pending string, err error) {
-	resp, err := c.do(ctx, request{method: http.MethodPost, endpoint: "jobs/run_wait_result/p/" + pathEscape(path), body: argsBody(args)})
-	if err != nil {
-		var ae *APIError
-		if errors.As(err, &ae) && ae.Status == http.StatusInternalServerError {
-			// A failed job is a 500 with {"error":{"name","message","stack"}}.
-			return nil, "", ae.jobError()
-		}
-		return nil, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, "", fmt.Errorf("read run_wait_result response: %w", err)
-	}
-	if resp.StatusCode == http.StatusAccepted {
-		var d struct {
-			ID string `json:"id"`
-		}
-		if err := json.Unmarshal(b, &d); err != nil || d.ID == "" {
-			return nil, "", fmt.Errorf("run_wait_result: 202 without a job id: %q", b)
-		}
-		return nil, d.ID, nil
-	}
-	return b, "", nil
+	return c.runWaitResult(ctx, "jobs/run_wait_result/p/"+pathEscape(path), args)
 }
 
 // RunScriptWait runs the script at path and waits for its result however
@@ -164,7 +149,7 @@ func (c *Client) finalResult(ctx context.Context, id string) (json.RawMessage, e
 	if err != nil {
 		return nil, err
 	}
-	if job.State() == StatusSuccess {
+	if st := job.State(); st == StatusSuccess || st == StatusSkipped {
 		return res, nil
 	}
 	je, ok := jobError(res)

@@ -37,6 +37,13 @@ type Serve struct {
 	MaxDepth       int           // child-job nesting limit
 	ScheduleFirers int           // schedule ticks handled at once
 	LeaderLease    time.Duration // the scheduler leader's lease
+	FlowModules    int           // modules per flow, nested ones included
+	FlowIterations int           // while-loop iterations / for-loop items per loop
+	ExprTimeout    time.Duration // one evaluation of a flow's expressions
+	ExprMemory     int64         // memory of one evaluation, bytes
+	StepFsync      bool          // fsync every flow step and workflow checkpoint
+	PublicURL      string        // base of resume/approval URLs; "": http://<addr>
+	SuspendTimeout time.Duration // default wait of a suspended step / approval
 	MaxBody        int64         // request body limit, bytes
 	Timeout        time.Duration // default script timeout
 	Memory         int64         // default script memory limit, bytes
@@ -93,6 +100,37 @@ var Keys = []Key{
 	{"max_depth", "8", "child-job nesting limit, `N` levels", intAtLeast(1, func(s *Serve, n int) { s.MaxDepth = n })},
 	{"schedule_firers", "128", "schedule ticks handled at once, `N` (a burst of due schedules queues beyond it)", intAtLeast(1, func(s *Serve, n int) { s.ScheduleFirers = n })},
 	{"leader_lease", "15s", "the scheduler leader's lease, a `duration` (after a crash another node takes over within it)", positive(func(s *Serve, d time.Duration) { s.LeaderLease = d })},
+	{"flow_max_modules", "1000", "modules per flow, nested ones included, `N`", intAtLeast(1, func(s *Serve, n int) { s.FlowModules = n })},
+	{"flow_max_iterations", "10000", "`N` iterations of a while loop (the run fails beyond) and items of a for loop", intAtLeast(1, func(s *Serve, n int) { s.FlowIterations = n })},
+	{"expr_timeout", "1s", "time limit of one evaluation of a flow's JavaScript expressions, a `duration`", positive(func(s *Serve, d time.Duration) { s.ExprTimeout = d })},
+	{"expr_memory", "64MiB", "memory limit of one evaluation of a flow's expressions, a `size` from 4MiB to 4GiB", func(s *Serve, v string) error {
+		n, err := runtime.ParseSize(v)
+		if err == nil && (n < runtime.MinMemory || n > runtime.MaxMemoryLimit) {
+			err = fmt.Errorf("%s is outside [%s, %s]", runtime.FormatSize(n), runtime.FormatSize(runtime.MinMemory), runtime.FormatSize(runtime.MaxMemoryLimit))
+		}
+		s.ExprMemory = n
+		return err
+	}},
+	{"step_fsync", "false", "fsync every flow step and workflow checkpoint (`bool`; false: steps survive a process crash, not a power loss)", func(s *Serve, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		s.StepFsync = b
+		return nil
+	}},
+	{"public_url", "", "base `URL` of approval (resume/cancel) links (empty: http://<addr>)", func(s *Serve, v string) error {
+		s.PublicURL = v
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("want an http or https URL")
+		}
+		return nil
+	}},
+	{"suspend_timeout", "30m", "how long a suspended flow step or approval waits when it sets no timeout, a `duration`", positive(func(s *Serve, d time.Duration) { s.SuspendTimeout = d })},
 	{"max_body", "16MiB", "request body limit, a `size` (bytes, KiB, MiB, GiB; 413 beyond)", func(s *Serve, v string) error {
 		n, err := runtime.ParseSize(v)
 		if err == nil && n == 0 {

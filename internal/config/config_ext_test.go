@@ -25,7 +25,8 @@ func TestDefaults(t *testing.T) {
 		Data: "./runlet-data", Addr: "127.0.0.1:8000", QueueLimit: 10000, WaitLimit: 60 * time.Second,
 		Grace: 30 * time.Second, Retention: 30 * 24 * time.Hour, MaxDepth: 8, ScheduleFirers: 128, LeaderLease: 15 * time.Second, MaxBody: 16 << 20,
 		Timeout: 60 * time.Second, Memory: 256 << 20, LogFormat: "text", LogLevel: slog.LevelInfo,
-		NPMRegistry: "https://registry.npmjs.org",
+		NPMRegistry: "https://registry.npmjs.org", FlowModules: 1000, FlowIterations: 10000,
+		ExprTimeout: time.Second, ExprMemory: 64 << 20, StepFsync: false, SuspendTimeout: 30 * time.Minute,
 	}
 	if s != want {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", s, want)
@@ -85,13 +86,17 @@ func TestEverySourceSetsEveryKey(t *testing.T) {
 		"wait_limit": "5s", "grace": "1m", "retention": "-1s", "max_depth": "4", "max_body": "1MiB",
 		"timeout": "10s", "memory": "64MiB", "log_format": "json", "log_level": "debug",
 		"metrics_token": "s3cret", "npm_registry": "http://127.0.0.1:4873",
-		"schedule_firers": "16", "leader_lease": "20s",
+		"schedule_firers": "16", "leader_lease": "20s", "flow_max_modules": "50", "flow_max_iterations": "7",
+		"expr_timeout": "2s", "expr_memory": "32MiB", "step_fsync": "true", "public_url": "https://runlet.example.com",
+		"suspend_timeout": "1h",
 	}
 	want := config.Serve{
 		Data: "/srv/runlet", Addr: "0.0.0.0:9000", Workers: 3, Runners: 5, QueueLimit: 42, WaitLimit: 5 * time.Second,
 		Grace: time.Minute, Retention: -time.Second, MaxDepth: 4, MaxBody: 1 << 20, Timeout: 10 * time.Second,
 		Memory: 64 << 20, LogFormat: "json", LogLevel: slog.LevelDebug, MetricsToken: "s3cret",
 		NPMRegistry: "http://127.0.0.1:4873", ScheduleFirers: 16, LeaderLease: 20 * time.Second,
+		FlowModules: 50, FlowIterations: 7, ExprTimeout: 2 * time.Second, ExprMemory: 32 << 20, StepFsync: true,
+		PublicURL: "https://runlet.example.com", SuspendTimeout: time.Hour,
 	}
 	if len(values) != len(config.Keys) {
 		t.Fatalf("the test sets %d keys; there are %d", len(values), len(config.Keys))

@@ -385,10 +385,11 @@ type Store interface {
 	// no-op.
 	PutScriptVersion(ctx context.Context, s Script) error
 
-	// UpdateFlowStatus writes a running job's Flow field (its other
-	// fields keep their stored values); ErrConflict unless it is running
-	// under owner.
-	UpdateFlowStatus(ctx context.Context, id, owner string, st *FlowStatus) error
+	// UpdateFlowStatus writes a running flow job's progress: st's header
+	// (Step, EarlyReturn, Failure) and the modules at the given indexes
+	// (nil: all). GetJob returns it assembled in Job.Flow; Finish stores
+	// the final one. ErrConflict unless the job is running under owner.
+	UpdateFlowStatus(ctx context.Context, id, owner string, st *FlowStatus, modules []int) error
 	// PutCheckpoint records a job's named checkpoint (a workflow step's
 	// result, a task's start, a sleep's end, an approval).
 	PutCheckpoint(ctx context.Context, jobID, name string, v json.RawMessage, durable bool) error

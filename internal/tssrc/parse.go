@@ -224,6 +224,10 @@ func (p *parser) findMain() (start int, async, arrowIdent, ok bool) {
 			async = false
 			continue
 		}
+		// Windmill's workflows as code: export const main = workflow(async (…) => …).
+		if p.is("workflow") && p.isAt(1, "(") {
+			p.pos += 2
+		}
 		async = p.accept("async")
 		if p.accept("function") {
 			p.accept("main")

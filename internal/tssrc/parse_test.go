@@ -21,6 +21,8 @@ func TestFindMain(t *testing.T) {
 		{"const arrow with return type", "export const main = (a: string): string => a", true, false, []Param{{"a", false}}},
 		{"let async function expression", "export let main = async function main(a) {}", true, true, []Param{{"a", false}}},
 		{"arrow with lone parameter", "export const main = async a => a", true, true, []Param{{"a", false}}},
+		{"workflow wrapper", "export const main = workflow(async (n: number, who = \"x\") => n)", true, true, []Param{{"n", false}, {"who", true}}},
+		{"workflow wrapper, function", "export const main = workflow(async function (n: number) { return n })", true, true, []Param{{"n", false}}},
 		{"not exported", "async function main(a) {}", false, false, nil},
 		{"default export", "export default function main(a) {}", false, false, nil},
 		{"other name", "export async function mainly(a) {}", false, false, nil},

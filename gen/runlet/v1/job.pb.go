@@ -86,7 +86,7 @@ func (JobStatus) EnumDescriptor() ([]byte, []int) {
 	return file_runlet_v1_job_proto_rawDescGZIP(), []int{0}
 }
 
-// Job is one run of a script version.
+// Job is one run of a script version or of a flow.
 type Job struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// A UUID (v7 unless the client chose one).
@@ -114,11 +114,15 @@ type Job struct {
 	// beyond 2^53 lose precision (REST returns the exact JSON).
 	Result *structpb.Value `protobuf:"bytes,18,opt,name=result,proto3" json:"result,omitempty"`
 	// Why a job failed or was canceled (while retrying: the last attempt's).
-	Error         *JobError `protobuf:"bytes,19,opt,name=error,proto3" json:"error,omitempty"`
-	CanceledBy    string    `protobuf:"bytes,20,opt,name=canceled_by,json=canceledBy,proto3" json:"canceled_by,omitempty"`
-	CancelReason  string    `protobuf:"bytes,21,opt,name=cancel_reason,json=cancelReason,proto3" json:"cancel_reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Error        *JobError `protobuf:"bytes,19,opt,name=error,proto3" json:"error,omitempty"`
+	CanceledBy   string    `protobuf:"bytes,20,opt,name=canceled_by,json=canceledBy,proto3" json:"canceled_by,omitempty"`
+	CancelReason string    `protobuf:"bytes,21,opt,name=cancel_reason,json=cancelReason,proto3" json:"cancel_reason,omitempty"`
+	// A flow run's progress, as JSON: {"step", "modules": [{"id", "type",
+	// "status", "job", "flow_jobs", "iterations", …}], …}; empty for a
+	// script's job.
+	FlowStatusJson string `protobuf:"bytes,22,opt,name=flow_status_json,json=flowStatusJson,proto3" json:"flow_status_json,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Job) Reset() {
@@ -294,6 +298,13 @@ func (x *Job) GetCanceledBy() string {
 func (x *Job) GetCancelReason() string {
 	if x != nil {
 		return x.CancelReason
+	}
+	return ""
+}
+
+func (x *Job) GetFlowStatusJson() string {
+	if x != nil {
+		return x.FlowStatusJson
 	}
 	return ""
 }
@@ -1135,7 +1146,7 @@ var File_runlet_v1_job_proto protoreflect.FileDescriptor
 
 const file_runlet_v1_job_proto_rawDesc = "" +
 	"\n" +
-	"\x13runlet/v1/job.proto\x12\trunlet.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb5\x06\n" +
+	"\x13runlet/v1/job.proto\x12\trunlet.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\x06\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tworkspace\x18\x02 \x01(\tR\tworkspace\x12\x1f\n" +
@@ -1165,7 +1176,8 @@ const file_runlet_v1_job_proto_rawDesc = "" +
 	"\x05error\x18\x13 \x01(\v2\x13.runlet.v1.JobErrorR\x05error\x12\x1f\n" +
 	"\vcanceled_by\x18\x14 \x01(\tR\n" +
 	"canceledBy\x12#\n" +
-	"\rcancel_reason\x18\x15 \x01(\tR\fcancelReason\"N\n" +
+	"\rcancel_reason\x18\x15 \x01(\tR\fcancelReason\x12(\n" +
+	"\x10flow_status_json\x18\x16 \x01(\tR\x0eflowStatusJson\"N\n" +
 	"\bJobError\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +

@@ -2,6 +2,7 @@ package badgerstore
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
@@ -238,9 +239,11 @@ func (s *Store) PutScriptVersion(ctx context.Context, sc store.Script) error {
 	return s.durable()
 }
 
-// UpdateFlowStatus writes a running job's flow status. Not fsync'd: the
-// status is a view of the child jobs, which are.
-func (s *Store) UpdateFlowStatus(ctx context.Context, id, owner string, st *store.FlowStatus) error {
+// UpdateFlowStatus writes a running flow job's progress under its own
+// keys (the header and one key per module), so a step's update costs the
+// size of what changed, not of the whole status. Not fsync'd: the status
+// is a view of the child jobs, which are the record.
+func (s *Store) UpdateFlowStatus(ctx context.Context, id, owner string, st *store.FlowStatus, modules []int) error {
 	if err := check("job id", id); err != nil {
 		return err
 	}
@@ -252,9 +255,81 @@ func (s *Store) UpdateFlowStatus(ctx context.Context, id, owner string, st *stor
 		if cur.Status != store.StatusRunning || cur.LeaseOwner != owner {
 			return fmt.Errorf("job %s: %s under %q, not running under %q: %w", id, cur.Status, cur.LeaseOwner, owner, store.ErrConflict)
 		}
-		cur.Flow = st
-		return setJSON(txn, jobKey(id), cur)
+		head := *st
+		head.Modules = nil
+		if err := setJSON(txn, flowHeadKey(id), head); err != nil {
+			return err
+		}
+		if modules == nil {
+			modules = make([]int, len(st.Modules))
+			for i := range modules {
+				modules[i] = i
+			}
+		}
+		for _, i := range modules {
+			if i < 0 || i >= len(st.Modules) {
+				continue
+			}
+			if err := setJSON(txn, flowModKey(id, i), st.Modules[i]); err != nil {
+				return err
+			}
+		}
+		return setJSON(txn, flowCountKey(id), len(st.Modules))
 	})
+}
+
+func flowHeadKey(id string) []byte  { return append(scope(pFlowRun, id), 'h') }
+func flowCountKey(id string) []byte { return append(scope(pFlowRun, id), 'n') }
+func flowModKey(id string, i int) []byte {
+	return binary.BigEndian.AppendUint32(append(scope(pFlowRun, id), 'm'), uint32(i))
+}
+
+// flowProgress assembles a running flow job's status from its keys (nil
+// when there is none).
+func flowProgress(txn *badger.Txn, id string) (*store.FlowStatus, error) {
+	var st store.FlowStatus
+	found, err := getJSON(txn, flowHeadKey(id), &st)
+	if err != nil || !found {
+		return nil, err
+	}
+	var n int
+	if _, err := getJSON(txn, flowCountKey(id), &n); err != nil {
+		return nil, err
+	}
+	st.Modules = make([]store.FlowModuleStatus, n)
+	prefix := append(scope(pFlowRun, id), 'm')
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) != len(prefix)+4 {
+			continue
+		}
+		i := int(binary.BigEndian.Uint32(k[len(prefix):]))
+		if i >= n {
+			continue
+		}
+		if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &st.Modules[i]) }); err != nil {
+			return nil, err
+		}
+	}
+	return &st, nil
+}
+
+// dropFlowProgress deletes a flow job's progress keys.
+func dropFlowProgress(txn *badger.Txn, id string) error {
+	var keys [][]byte
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: scope(pFlowRun, id)})
+	for it.Rewind(); it.Valid(); it.Next() {
+		keys = append(keys, it.Item().KeyCopy(nil))
+	}
+	it.Close()
+	for _, k := range keys {
+		if err := txn.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PutCheckpoint records a job's checkpoint; durable: after an fsync.

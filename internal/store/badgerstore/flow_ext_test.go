@@ -102,7 +102,7 @@ func TestFlowStatusAndCheckpoints(t *testing.T) {
 	j := store.Job{ID: "0190a0b0-0000-7000-8000-000000000001", Workspace: "acme", ScriptPath: "f/etl/daily", Kind: store.JobKindFlow, Args: json.RawMessage(`{}`)}
 	must(t, s.Enqueue(ctx, j, false))
 	st := &store.FlowStatus{Step: 1, Modules: []store.FlowModuleStatus{{ID: "a", Status: store.FlowSuccess}, {ID: "b", Status: store.FlowRunning}}}
-	if err := s.UpdateFlowStatus(ctx, j.ID, "me", st); !errors.Is(err, store.ErrConflict) {
+	if err := s.UpdateFlowStatus(ctx, j.ID, "me", st, nil); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("status of a queued job: %v, want ErrConflict", err)
 	}
 	c, err := s.Claim(ctx, "me", time.Now().Add(time.Second), time.Minute)
@@ -110,14 +110,22 @@ func TestFlowStatusAndCheckpoints(t *testing.T) {
 	if c == nil || c.ID != j.ID {
 		t.Fatalf("claimed %+v", c)
 	}
-	if err := s.UpdateFlowStatus(ctx, j.ID, "other", st); !errors.Is(err, store.ErrConflict) {
+	if err := s.UpdateFlowStatus(ctx, j.ID, "other", st, nil); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("status by another owner: %v, want ErrConflict", err)
 	}
-	must(t, s.UpdateFlowStatus(ctx, j.ID, "me", st))
+	must(t, s.UpdateFlowStatus(ctx, j.ID, "me", st, nil))
 	got, err := s.GetJob(ctx, "acme", j.ID)
 	must(t, err)
 	if got.Flow == nil || got.Flow.Step != 1 || got.Flow.Modules[1].Status != store.FlowRunning || got.Kind != store.JobKindFlow {
 		t.Fatalf("job after status = %+v", got)
+	}
+	// Only the listed modules are written.
+	st2 := &store.FlowStatus{Step: 2, Modules: []store.FlowModuleStatus{{ID: "a", Status: "changed-but-not-listed"}, {ID: "b", Status: store.FlowSuccess}}}
+	must(t, s.UpdateFlowStatus(ctx, j.ID, "me", st2, []int{1}))
+	got, err = s.GetJob(ctx, "acme", j.ID)
+	must(t, err)
+	if got.Flow.Step != 2 || got.Flow.Modules[0].Status != store.FlowSuccess || got.Flow.Modules[1].Status != store.FlowSuccess {
+		t.Fatalf("partial update = %+v", got.Flow)
 	}
 
 	must(t, s.PutCheckpoint(ctx, j.ID, "step:fetch#0", json.RawMessage(`{"n":1}`), true))

@@ -223,6 +223,11 @@ func (s *Store) Finish(ctx context.Context, j store.Job, durable bool) error {
 		if j.Flow != nil {
 			cur.Flow = j.Flow
 		}
+		if cur.Kind == store.JobKindFlow {
+			if err := dropFlowProgress(txn, j.ID); err != nil {
+				return err
+			}
+		}
 		if !j.StartedAt.IsZero() {
 			cur.StartedAt = j.StartedAt
 		}
@@ -295,6 +300,12 @@ func (s *Store) GetJob(ctx context.Context, ws, id string) (*store.Job, error) {
 		j, err = getJob(txn, id)
 		if err == nil && ws != "" && j.Workspace != ws {
 			err = fmt.Errorf("job %s in workspace %q: %w", id, ws, store.ErrNotFound)
+		}
+		if err == nil && j.Kind == store.JobKindFlow && !j.Done() {
+			var st *store.FlowStatus
+			if st, err = flowProgress(txn, id); st != nil {
+				j.Flow = st
+			}
 		}
 		return err
 	})
@@ -436,7 +447,7 @@ func (s *Store) purgeJob(ctx context.Context, dk []byte) (int, error) {
 		err := s.update(ctx, func(txn *badger.Txn) error {
 			more, n = false, 0
 			var logKeys [][]byte
-			for _, p := range []string{pLog, pCheck} {
+			for _, p := range []string{pLog, pCheck, pFlowRun} {
 				it := txn.NewIterator(badger.IteratorOptions{Prefix: scope(p, id)})
 				for it.Rewind(); it.Valid(); it.Next() {
 					if len(logKeys) == purgeMaxWrites {

@@ -32,6 +32,7 @@ const (
 	pFlowVer   = "fv/" // fv/<ws>\0<path>\0<version u64> → Flow
 	pFlowLast  = "fl/" // fl/<ws>\0<path> → flowLatest
 	pCheck     = "ck/" // ck/<job>\0<name> → checkpoint value
+	pFlowRun   = "jf/" // jf/<job>\0h → flow status header; jf/<job>\0m<u32> → module i
 )
 
 // key joins a prefix and 0-separated parts.
