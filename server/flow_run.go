@@ -524,7 +524,6 @@ func (r *flowRun) principal() *Principal {
 	return &Principal{Workspace: r.job.Workspace, User: r.job.CreatedBy, Role: store.RoleDeveloper}
 }
 
-
 // retryOf is a module's retry policy; an empty one is none.
 func retryOf(r *flow.Retry) *store.Retry {
 	if r == nil || (r.Constant == nil && r.Exponential == nil) {
