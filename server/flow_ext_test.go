@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -534,5 +535,123 @@ func TestFlowInvalidDefinitions(t *testing.T) {
 	}
 	if r := s.do(t, "GET", "/api/w/main/flows/get/v/1/p/f/flows/extra", nil); !strings.Contains(r.Body, `"id":"a"`) {
 		t.Fatalf("version 1 = %s", r.Body)
+	}
+}
+
+func TestFlowSubflowNestingCacheLimits(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, server.Config{FlowMaxIterations: 3, ExprTimeout: 300 * time.Millisecond})
+	// A sub-flow, run by a for loop nested in a for loop.
+	s.pushFlow(t, "f/flows/sub", map[string]any{"modules": []any{
+		ts("m", `export function main(a: number, b: number) { return a * 10 + b }`, map[string]any{"a": js("flow_input.a"), "b": js("flow_input.b")}),
+	}}, nil)
+	s.pushFlow(t, "f/flows/outer", map[string]any{"modules": []any{
+		map[string]any{"id": "rows", "value": map[string]any{"type": "forloopflow", "iterator": static([]any{1, 2}), "modules": []any{
+			map[string]any{"id": "cols", "value": map[string]any{"type": "forloopflow", "iterator": js("[3, 4]"), "parallel": true, "modules": []any{
+				map[string]any{"id": "call", "value": map[string]any{"type": "flow", "path": "f/flows/sub",
+					"input_transforms": map[string]any{"a": js("flow_input.iter.value"), "b": js("flow_input.iter.index")}}},
+			}}},
+		}}},
+	}}, nil)
+	j := s.runFlow(t, "f/flows/outer", map[string]any{})
+	// The inner loop's iter shadows the outer's: a = 3 or 4, b = 0 or 1.
+	if j["success"] != true || jsonOf(j["result"]) != `[[30,41],[30,41]]` {
+		t.Fatalf("nested loops of sub-flows = %s", jsonOf(j))
+	}
+	var sub map[string]any
+	for _, id := range flowModules(t, j)["rows"]["flow_jobs"].([]any) {
+		if c := s.waitJob(t, id.(string)); c["job_kind"] == "flow" {
+			sub = c
+		}
+	}
+	if sub == nil || sub["script_path"] != "f/flows/sub" || sub["parent_job"] != j["id"] {
+		t.Fatalf("no sub-flow run among the children: %s", jsonOf(flowModules(t, j)["rows"]))
+	}
+
+	// cache_ttl: the same module with the same arguments reuses the result.
+	s.pushFlow(t, "f/flows/cached", map[string]any{"modules": []any{
+		map[string]any{"id": "c", "cache_ttl": 600, "value": map[string]any{"type": "rawscript", "language": "typescript",
+			"content": `export function main(k: string) { return k + " at " + Date.now() + Math.random() }`, "input_transforms": map[string]any{"k": js("flow_input.k")}}},
+	}}, nil)
+	first := jsonOf(s.runFlow(t, "f/flows/cached", map[string]any{"k": "x"})["result"])
+	again := s.runFlow(t, "f/flows/cached", map[string]any{"k": "x"})
+	other := jsonOf(s.runFlow(t, "f/flows/cached", map[string]any{"k": "y"})["result"])
+	if jsonOf(again["result"]) != first || other == first || !strings.HasPrefix(other, `"y at `) {
+		t.Fatalf("cache: %s, %s, %s", first, jsonOf(again["result"]), other)
+	}
+	if flowModules(t, again)["c"]["job"] != nil {
+		t.Fatalf("a cached step ran a job: %s", jsonOf(flowModules(t, again)["c"]))
+	}
+
+	// timeout, the while loop's cap, a runaway expression, stop_after_all_iters_if.
+	s.pushFlow(t, "f/flows/limits", map[string]any{"modules": []any{
+		map[string]any{"id": "slow", "timeout": 1, "continue_on_error": true, "value": map[string]any{"type": "rawscript", "language": "typescript",
+			"content": `export async function main() { await new Promise((r) => setTimeout(r, 5000)); return "late" }`}},
+		map[string]any{"id": "w", "continue_on_error": true, "value": map[string]any{"type": "whileloopflow", "modules": []any{
+			map[string]any{"id": "i", "value": map[string]any{"type": "identity"}}}}},
+		map[string]any{"id": "spin", "continue_on_error": true, "value": map[string]any{"type": "identity"},
+			"skip_if": map[string]any{"expr": "(() => { for (;;) {} })()"}},
+		map[string]any{"id": "l", "value": map[string]any{"type": "forloopflow", "iterator": static([]any{1, 2}), "modules": []any{
+			map[string]any{"id": "n", "value": map[string]any{"type": "identity"}}}},
+			"stop_after_all_iters_if": map[string]any{"expr": "result.length == 2", "skip_if_stopped": true}},
+		ts("never", `export function main() { return "ran" }`, nil),
+	}}, nil)
+	j = s.runFlow(t, "f/flows/limits", map[string]any{})
+	mods := flowModules(t, j)
+	if !strings.Contains(jsonOf(mods["slow"]), "exceeded its 1s limit") {
+		t.Fatalf("timeout step = %s", jsonOf(mods["slow"]))
+	}
+	if !strings.Contains(jsonOf(mods["w"]), "ran 3 iterations without stopping") {
+		t.Fatalf("while cap = %s", jsonOf(mods["w"]))
+	}
+	// A skip_if that never ends fails the run (continue_on_error covers
+	// the step, not its conditions), after expr_timeout.
+	if j["success"] != false || !strings.Contains(jsonOf(j["result"]), "expression timed out") {
+		t.Fatalf("runaway expression = %s", jsonOf(j))
+	}
+	s.pushFlow(t, "f/flows/allit", map[string]any{"modules": []any{
+		map[string]any{"id": "l", "value": map[string]any{"type": "forloopflow", "iterator": static([]any{1, 2}), "modules": []any{
+			map[string]any{"id": "n", "value": map[string]any{"type": "identity"}}}},
+			"stop_after_all_iters_if": map[string]any{"expr": "result.length == 2", "skip_if_stopped": true}},
+		ts("never", `export function main() { return "ran" }`, nil),
+	}}, nil)
+	j = s.runFlow(t, "f/flows/allit", map[string]any{})
+	if j["is_skipped"] != true || flowModules(t, j)["never"]["status"] != "waiting" {
+		t.Fatalf("stop_after_all_iters_if = %s", jsonOf(j))
+	}
+}
+
+func TestFlowStatusStream(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, server.Config{})
+	s.pushFlow(t, "f/flows/stream", map[string]any{"modules": []any{
+		ts("a", `export async function main() { await new Promise((r) => setTimeout(r, 300)); return 1 }`, nil),
+		ts("b", `export async function main() { await new Promise((r) => setTimeout(r, 300)); return 2 }`, nil),
+	}}, nil)
+	r := s.do(t, "POST", "/api/w/main/jobs/run/f/f/flows/stream", map[string]any{})
+	req, _ := http.NewRequest("GET", s.URL+"/api/w/main/jobs_u/flow_status/"+r.Body+"?follow=true", nil)
+	req.Header.Set("Authorization", "Bearer "+s.Token)
+	res, err := (&http.Client{Timeout: time.Minute}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	b, _ := io.ReadAll(res.Body) // the stream ends with the run
+	text := string(b)
+	if !strings.Contains(text, "event: done") || !strings.Contains(text, `"result":2`) {
+		t.Fatalf("stream = %s", text)
+	}
+	// It showed b running at some point before the end.
+	if !strings.Contains(text, `{"id":"b","type":"rawscript","status":"running"`) || strings.Count(text, "event: status") < 2 {
+		t.Fatalf("the stream missed the progress: %q", text)
+	}
+	// A script's job is not a flow run.
+	s.push(t, "f/flows/plain", "typescript", `export function main() { return 1 }`, nil)
+	pj := s.do(t, "POST", "/api/w/main/jobs/run/p/f/flows/plain", map[string]any{}).Body
+	if r := s.do(t, "GET", "/api/w/main/jobs_u/flow_status/"+pj, nil); r.Status != http.StatusBadRequest {
+		t.Fatalf("status of a script's job: %d %s", r.Status, r.Body)
 	}
 }

@@ -291,8 +291,8 @@ func (r *flowRun) runSeq(mods []flow.Module, sc *scope, prev any) (any, flowStop
 			st.Status = store.FlowRunning
 			switch m.Value.Type {
 			case flow.TypeRawScript, flow.TypeScript, flow.TypeFlow:
-				if m.Mock == nil || !m.Mock.Enabled {
-					st.Job = stepJobID(r.job.ID, step)
+				if (m.Mock == nil || !m.Mock.Enabled) && m.CacheTTL == 0 {
+					st.Job = stepJobID(r.job.ID, step) // known before it starts
 				}
 			}
 		})
