@@ -57,10 +57,26 @@ func (s *Service) Start(ctx context.Context, n int) error {
 		return err
 	}
 	for range n {
-		go s.runner(ctx, nil)
+		s.bg.Go(func() { s.runner(ctx, nil) })
 	}
-	go s.retention(ctx)
+	s.bg.Go(func() { s.retention(ctx) })
 	return nil
+}
+
+// waitBackground waits (up to limit) for the runners and the retention
+// loop to return once their context ended, so the store can be closed
+// under none of them.
+func (s *Service) waitBackground(limit time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		s.bg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		s.log.Warn("background loops still running at shutdown")
+	}
 }
 
 // recoverInterrupted ends every job left running by an earlier process:

@@ -469,10 +469,11 @@ func TestFlowApprovals(t *testing.T) {
 	r = s.do(t, "POST", "/api/w/main/jobs/run/f/f/flows/short", map[string]any{})
 	id = r.Body
 	var u server.ResumeURLs
+	// Links asked for while the step waits expire with the wait.
 	for range 500 {
-		r = s.do(t, "GET", "/api/w/main/jobs/resume_urls/"+id+"/1?approver=dave", nil)
-		json.Unmarshal([]byte(r.Body), &u)
 		if st := s.do(t, "GET", "/api/w/main/jobs_u/flow_status/"+id, nil); strings.Contains(st.Body, `"suspended"`) {
+			r = s.do(t, "GET", "/api/w/main/jobs/resume_urls/"+id+"/1?approver=dave", nil)
+			json.Unmarshal([]byte(r.Body), &u)
 			break
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -120,6 +120,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.svc.Drain(s.cfg.ShutdownGrace)
 	if s.stop != nil {
 		s.stop()
+		s.svc.waitBackground(10 * time.Second)
 	}
 	s.eng.Stop()
 	return err

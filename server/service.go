@@ -47,7 +47,8 @@ type Service struct {
 	concurrent map[string]int
 	wake       chan struct{}
 	closing    bool
-	expr       exprEngine // flow expressions' evaluator
+	expr       exprEngine     // flow expressions' evaluator
+	bg         sync.WaitGroup // the runners and the retention loop
 	// suspended are the jobs waiting for approvals, by id.
 	suspended map[string]*suspension
 	resumeKey []byte

@@ -43,7 +43,17 @@ GO='package inner
 
 func main(n int) (int, error) { return n, nil }
 '
+# Restate's Flow/run3 (three ctx.run steps) as a workflow as code: three step() checkpoints.
+WF3='import { step } from "windmill-client";
+export async function main(name: string, n: number) {
+  const a = await step("step1", () => n + 1);
+  const b = await step("step2", () => a * 2);
+  const c = await step("step3", () => ({ result: b - 3, steps: 3 }));
+  return c;
+}'
 {
+push f/bench/wf3_isolated typescript false "$WF3"
+push f/bench/wf3_warm     typescript true  "$WF3"
 push f/bench/ts_isolated typescript false "$TS"
 push f/bench/ts_warm     typescript true  "$TS"
 push f/bench/go_isolated go         false "$GO"
@@ -59,6 +69,8 @@ measure ours/ts-warm-sync     "$(hook f/bench/ts_warm)"     "$B"
 measure ours/ts-isolated-sync "$(hook f/bench/ts_isolated)" "$B"
 measure ours/go-warm-sync     "$(hook f/bench/go_warm)"     "$B"
 measure ours/go-isolated-sync "$(hook f/bench/go_isolated)" "$B"
+measure ours/wf3-warm-sync     "$(hook f/bench/wf3_warm)"     "$B"
+measure ours/wf3-isolated-sync "$(hook f/bench/wf3_isolated)" "$B"
 } 2> >(sed "s/$TOKEN/TOKEN/g" | tee -a "$OUT.log" >&2) | tee -a "$OUT"
 sleep 1
 rss_report after "$SRV" | tee -a "$OUT"
