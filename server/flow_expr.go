@@ -50,7 +50,8 @@ func (s *Service) exprBuilt(ctx context.Context) (*scriptbuild.Built, error) {
 			s.expr.err = err
 			return
 		}
-		s.expr.built, s.expr.err = s.builder.Build(ctx, scriptbuild.JavaScript, "runlet_expr.js", src, nil, params)
+		// Not the first caller's context: its cancel must not spoil the build for all.
+		s.expr.built, s.expr.err = s.builder.Build(context.WithoutCancel(ctx), scriptbuild.JavaScript, "runlet_expr.js", src, nil, params)
 	})
 	return s.expr.built, s.expr.err
 }

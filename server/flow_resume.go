@@ -145,7 +145,7 @@ func (s *Service) ResumeURLsFor(ctx context.Context, p *Principal, ws, id, resum
 	if err != nil {
 		return ResumeURLs{}, err
 	}
-	if err := p.authorize(ws, actRun, "scripts", j.ScriptPath); err != nil {
+	if err := p.authorize(ws, actRun, runKind(j), j.ScriptPath); err != nil {
 		return ResumeURLs{}, err
 	}
 	return s.jobResumeURLs(ctx, j, resumeID, approver), nil

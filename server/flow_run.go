@@ -473,12 +473,15 @@ func (r *flowRun) runStep(m *flow.Module, sc *scope, prev any, step string) (any
 		req.Path, req.Flow, req.FlowPath = m.Value.Path, true, ""
 	}
 	s := r.s
-	if _, err := s.Run(r.ctx, r.principal(), r.job.Workspace, req); err != nil {
-		var ae *Error
-		if !errors.As(err, &ae) || ae.Status != 409 {
-			return nil, &flowError{Step: step, Name: "StepError", Message: err.Error(), Job: id}
+	// A resumed run waits for the job its earlier attempt started (even
+	// when the queue is full or the script is gone by now).
+	if _, err := s.st.GetJob(r.ctx, r.job.Workspace, id); err != nil {
+		if _, err := s.Run(r.ctx, r.principal(), r.job.Workspace, req); err != nil {
+			var ae *Error
+			if !errors.As(err, &ae) || ae.Status != 409 { // 409: started meanwhile
+				return nil, &flowError{Step: step, Name: "StepError", Message: err.Error(), Job: id}
+			}
 		}
-		// Started by an earlier attempt of this run: wait for it.
 	}
 	j, err := r.waitJob(id)
 	if err != nil {
@@ -546,9 +549,12 @@ func iterScope(sc *scope, value any, index int, prefix string) *scope {
 // parallel (at most parallelism at once); the result is the list of the
 // iterations' results.
 func (r *flowRun) forLoop(m *flow.Module, sc *scope, prev any, step string) (any, error) {
-	v, _, err := r.eval(m.Value.Iterator.Expr, r.env(sc, prev, false))
+	var v any
+	var err error
 	if m.Value.Iterator.Type == "static" {
 		err = json.Unmarshal(m.Value.Iterator.Value, &v)
+	} else {
+		v, _, err = r.eval(m.Value.Iterator.Expr, r.env(sc, prev, false))
 	}
 	if err != nil {
 		return nil, &flowError{Step: step, Name: "ExpressionError", Message: "iterator: " + err.Error()}

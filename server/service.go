@@ -502,6 +502,14 @@ func (s *Service) Run(ctx context.Context, p *Principal, ws string, req RunReque
 	return &j, nil
 }
 
+// runKind is what running a job's target is authorized as.
+func runKind(j *store.Job) string {
+	if j.Kind == store.JobKindFlow {
+		return "flows"
+	}
+	return "scripts"
+}
+
 // coerceStrings moves req.Strings (form fields, query values) into
 // req.Args, typed by the schema.
 func coerceStrings(schema *jsonschema.Schema, req *RunRequest) error {
@@ -634,11 +642,14 @@ func (s *Service) wait(ctx context.Context, ws, id string, limit time.Duration, 
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+		// Subscribe again before reading, so a notify in between is not lost.
+		next := s.subscribe(id)
 		j, err := s.st.GetJob(ctx, ws, id)
 		if err != nil || ready(j) {
+			s.unsubscribe(id, next)
 			return j, err
 		}
-		ch = s.subscribe(id)
+		ch = next
 	}
 }
 
@@ -688,7 +699,7 @@ func (s *Service) GetJob(ctx context.Context, p *Principal, ws, id string) (*sto
 		return nil, notFound("job %s not found", id)
 	}
 	if err := p.authorize(ws, actRead, "jobs", j.ScriptPath); err != nil {
-		if p.authorize(ws, actRun, "scripts", j.ScriptPath) != nil {
+		if p.authorize(ws, actRun, runKind(j), j.ScriptPath) != nil {
 			return nil, err
 		}
 	}
@@ -719,7 +730,7 @@ func (s *Service) Cancel(ctx context.Context, p *Principal, ws, id, reason strin
 	if err != nil {
 		return err
 	}
-	if err := p.authorize(ws, actRun, "scripts", j.ScriptPath); err != nil {
+	if err := p.authorize(ws, actRun, runKind(j), j.ScriptPath); err != nil {
 		return err
 	}
 	return s.cancel(ctx, j, p.User, reason, 0)

@@ -140,10 +140,13 @@ func (c *jobCaller) workflowCall(ctx context.Context, op pdk.Op, req []byte) (ou
 		if len(r.Args) == 0 {
 			args = nil
 		}
-		_, err := s.Run(ctx, c.principal(), c.job.Workspace, RunRequest{
-			Hash: c.job.ScriptHash, Args: map[string]any{"args": args}, Task: r.Name, JobID: id,
-			Trigger: taskTrigger, Parent: c.job, Priority: c.job.Priority + 1,
-		})
+		var err error
+		if _, gerr := s.st.GetJob(ctx, c.job.Workspace, id); gerr != nil { // not started by an earlier attempt
+			_, err = s.Run(ctx, c.principal(), c.job.Workspace, RunRequest{
+				Hash: c.job.ScriptHash, Args: map[string]any{"args": args}, Task: r.Name, JobID: id,
+				Trigger: taskTrigger, Parent: c.job, Priority: c.job.Priority + 1,
+			})
+		}
 		var ae *Error
 		if err != nil && !(errors.As(err, &ae) && ae.Status == 409) {
 			return nil, true, err
