@@ -217,9 +217,6 @@ func (c *workflowCaller) Call(ctx context.Context, op pdk.Op, req []byte) ([]byt
 // pdk.Step and runs it with an in-memory host: the tasks run as task jobs
 // of the same module, and a second run replays the first.
 func TestGoWorkflowGuest(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a wasip1 guest")
-	}
 	t.Parallel()
 	b := &gobuild.Builder{Dir: t.TempDir(), Env: []string{"GOPROXY=off", "GOSUMDB=off", "GOFLAGS=-mod=mod"}}
 	out, err := b.Build(context.Background(), "wf.go", []byte(workflowScript), nil)
