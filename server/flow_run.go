@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -250,21 +251,12 @@ func (r *flowRun) addJob(step, id string) {
 		}
 		if top == step {
 			m.Job = id
-		} else if !containsStr(m.Jobs, id) {
+		} else if !slices.Contains(m.Jobs, id) {
 			m.Jobs = append(m.Jobs, id)
 		}
 		r.touch(i)
 	}
 	r.mu.Unlock()
-}
-
-func containsStr(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // runSeq runs modules one after another. prev is the previous result
